@@ -1,0 +1,7 @@
+import { createLogger } from '@weft/telemetry';
+
+/** Entry point of weft-node: parses argv/env into a typed config and runs until signalled. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const logger = createLogger({ name: 'weft-node' });
+  logger.info({ argv }, 'weft-node starting');
+}

@@ -1,0 +1,1 @@
+export { type IssueOptions, TestCa, type TestCredential } from './pki.js';
