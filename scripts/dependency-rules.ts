@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /** DESIGN.md: apps depend on libraries, never on each other; libraries never import apps. */
@@ -12,7 +12,8 @@ export interface Violation {
   rule: string;
 }
 
-const IMPORT_RE = /(?:^|[^\w.])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
+const IMPORT_RE =
+  /(?:^|[^\w.])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
 
 function* sourceFiles(dir: string): Generator<string> {
   for (const entry of readdirSync(dir)) {
@@ -41,19 +42,38 @@ export function checkDependencyRules(root: string): Violation[] {
         if (weft !== null) {
           const target = weft[1] ?? '';
           const subpath = weft[2] ?? '';
-          if (target === pkg) violations.push({ ...at, rule: 'a package imports itself by name; use a relative import' });
-          if (APPS.has(pkg) && APPS.has(target) && target !== pkg) violations.push({ ...at, rule: `app ${pkg} imports app ${target}: apps never depend on each other` });
-          if (LIBRARIES.has(pkg) && APPS.has(target)) violations.push({ ...at, rule: `library ${pkg} imports app ${target}: libraries never import apps` });
-          if (/^\/(src|dist)(\/|$)/.test(subpath)) violations.push({ ...at, rule: `deep import into ${target}'s internals: import from @weft/${target}` });
+          if (target === pkg)
+            violations.push({ ...at, rule: 'a package imports itself by name; use a relative import' });
+          if (APPS.has(pkg) && APPS.has(target) && target !== pkg)
+            violations.push({
+              ...at,
+              rule: `app ${pkg} imports app ${target}: apps never depend on each other`,
+            });
+          if (LIBRARIES.has(pkg) && APPS.has(target))
+            violations.push({
+              ...at,
+              rule: `library ${pkg} imports app ${target}: libraries never import apps`,
+            });
+          if (/^\/(src|dist)(\/|$)/.test(subpath))
+            violations.push({
+              ...at,
+              rule: `deep import into ${target}'s internals: import from @weft/${target}`,
+            });
           continue;
         }
         if (specifier.startsWith('.')) {
           const resolved = relative(packagesDir, join(file, '..', specifier));
           const owner = resolved.split('/')[0];
           if (!resolved.startsWith('..') && owner !== pkg) {
-            violations.push({ ...at, rule: `relative import reaches into package ${owner}: import from @weft/${owner}` });
+            violations.push({
+              ...at,
+              rule: `relative import reaches into package ${owner}: import from @weft/${owner}`,
+            });
           } else if (resolved.startsWith('..')) {
-            violations.push({ ...at, rule: 'relative import leaves packages/: packages must not read the repository around them' });
+            violations.push({
+              ...at,
+              rule: 'relative import leaves packages/: packages must not read the repository around them',
+            });
           }
         }
       }

@@ -10,7 +10,9 @@ describe('dependency rules (DESIGN.md)', () => {
   });
 
   it('catch each kind of wrong import in the fixture', () => {
-    const rules = checkDependencyRules(join(root, 'test/fixtures/bad-imports')).map((v) => `${v.file}: ${v.rule}`);
+    const rules = checkDependencyRules(join(root, 'test/fixtures/bad-imports')).map(
+      (v) => `${v.file}: ${v.rule}`,
+    );
     expect(rules).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/waypoint\/src\/bad\.ts: app waypoint imports app pilot/),

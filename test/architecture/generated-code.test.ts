@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +13,9 @@ const hasProtoc = (() => {
     return false;
   }
 })();
-const withProtos = readdirSync(join(root, 'packages')).filter((p) => existsSync(join(root, 'packages', p, 'proto')));
+const withProtos = readdirSync(join(root, 'packages')).filter((p) =>
+  existsSync(join(root, 'packages', p, 'proto')),
+);
 
 function* walk(dir: string): Generator<string> {
   for (const e of readdirSync(dir)) {
