@@ -1,0 +1,177 @@
+import { constants as h2 } from 'node:http2';
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { PUMP_BUFFER_LIMIT } from './settings.js';
+
+/** What a finished pump reports, for metrics and access logs. */
+export interface PumpResult {
+  /** Bytes read from `a` and written to `b`. */
+  bytesAtoB: number;
+  /** Bytes read from `b` and written to `a`. */
+  bytesBtoA: number;
+  durationMs: number;
+  /** The first error that ended the pump abnormally (a reset, an abort); undefined on a clean close. */
+  error: Error | undefined;
+}
+
+export interface PumpOptions {
+  /** Bytes allowed in a destination's write buffer before its source pauses (default 1 MiB). */
+  bufferLimit?: number;
+}
+
+/** Uncork every destination written this turn of the event loop in one shared setImmediate. */
+const corked: Direction[] = [];
+let uncorkScheduled = false;
+
+function uncorkAll(): void {
+  uncorkScheduled = false;
+  for (let i = 0; i < corked.length; i++) {
+    const d = corked[i]!;
+    d.corked = false;
+    d.dst.uncork();
+  }
+  corked.length = 0;
+}
+
+/** One direction of a pump; its handlers are bound once per connection, never per chunk. */
+class Direction {
+  bytes = 0;
+  corked = false;
+  readonly onData: (chunk: Buffer) => void;
+  readonly onDrain: () => void;
+  readonly onEnd: () => void;
+
+  constructor(
+    readonly src: Duplex,
+    readonly dst: Duplex,
+    readonly limit: number,
+  ) {
+    this.onData = (chunk) => {
+      this.bytes += chunk.length;
+      const dst = this.dst;
+      if (!this.corked) {
+        this.corked = true;
+        dst.cork();
+        corked.push(this);
+        if (!uncorkScheduled) {
+          uncorkScheduled = true;
+          setImmediate(uncorkAll);
+        }
+      }
+      // write() returning false guarantees a later 'drain', so pausing here can always resume.
+      if (!dst.write(chunk) && dst.writableLength >= this.limit) this.src.pause();
+    };
+    this.onDrain = () => {
+      if (this.src.isPaused()) this.src.resume();
+    };
+    this.onEnd = () => {
+      if (!this.dst.destroyed && !this.dst.writableEnded) this.dst.end();
+    };
+  }
+
+  attach(): void {
+    this.src.on('data', this.onData);
+    this.src.on('end', this.onEnd);
+    this.dst.on('drain', this.onDrain);
+  }
+
+  detach(): void {
+    this.src.off('data', this.onData);
+    this.src.off('end', this.onEnd);
+    this.dst.off('drain', this.onDrain);
+  }
+}
+
+function isHttp2Stream(s: Duplex): s is Duplex & { close(code?: number): void; rstCode?: number } {
+  return 'rstCode' in s && typeof (s as { close?: unknown }).close === 'function';
+}
+
+/** Abort a side so its peer sees a reset, not a clean end: RST for TCP, RST_STREAM for HTTP/2. */
+export function abortStream(s: Duplex, cause?: Error): void {
+  if (s.destroyed) return;
+  if (s instanceof Socket) {
+    if (!s.connecting && typeof s.resetAndDestroy === 'function') {
+      try {
+        s.resetAndDestroy();
+        return;
+      } catch {
+        // Not connected yet or already closing: a plain destroy is all that is left.
+      }
+    }
+    s.destroy();
+    return;
+  }
+  if (isHttp2Stream(s)) {
+    // RFC 9113 §8.5: a TCP-level failure of a CONNECT tunnel is signalled with CONNECT_ERROR.
+    s.close(h2.NGHTTP2_CONNECT_ERROR);
+    return;
+  }
+  s.destroy(cause);
+}
+
+/** Set the per-socket options every Weft socket carries. */
+export function tuneSocket(socket: Socket, keepAliveMs = 180_000): void {
+  socket.setNoDelay(true);
+  socket.setKeepAlive(true, keepAliveMs);
+}
+
+/**
+ * Copy bytes both ways between `a` and `b` until both directions have ended (half-close is passed
+ * on: an end from one side ends the other's writable side) or either side fails (the failure is passed
+ * on as a reset). Backpressure pauses the reading side when the other side's buffer passes
+ * `bufferLimit`; writes in one event-loop turn are batched with cork/uncork.
+ * Resolves once both sides are closed; never rejects.
+ */
+export function pump(a: Duplex, b: Duplex, options: PumpOptions = {}): Promise<PumpResult> {
+  const limit = options.bufferLimit ?? PUMP_BUFFER_LIMIT;
+  const started = performance.now();
+  for (const s of [a, b]) {
+    if (s instanceof Socket) {
+      s.allowHalfOpen = true;
+      if (!s.destroyed && !s.connecting) tuneSocket(s);
+    }
+  }
+  const ab = new Direction(a, b, limit);
+  const ba = new Direction(b, a, limit);
+  return new Promise<PumpResult>((resolve) => {
+    let error: Error | undefined;
+    let closed = 0;
+    let finished = false;
+
+    const onError = (err: Error): void => {
+      error ??= err;
+    };
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      ab.detach();
+      ba.detach();
+      resolve({
+        bytesAtoB: ab.bytes,
+        bytesBtoA: ba.bytes,
+        durationMs: performance.now() - started,
+        error,
+      });
+    };
+    const cleanlyDone = (s: Duplex): boolean => s.readableEnded && s.writableFinished;
+    const onClose = (self: Duplex, other: Duplex): void => {
+      closed++;
+      if (!cleanlyDone(self)) {
+        error ??=
+          (self as { errored?: Error | null }).errored ?? new Error('peer closed the stream abruptly');
+        abortStream(other, error);
+      }
+      if (closed === 2) finish();
+    };
+
+    a.on('error', onError);
+    b.on('error', onError);
+    a.once('close', () => onClose(a, b));
+    b.once('close', () => onClose(b, a));
+    ab.attach();
+    ba.attach();
+    // A side that is already gone counts as closed now.
+    if (a.destroyed && a.closed) onClose(a, b);
+    if (b.destroyed && b.closed) onClose(b, a);
+  });
+}

@@ -1,0 +1,155 @@
+import { constants as h2, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import { errorMessage } from '@weft/telemetry/errors';
+import { parseAuthority } from './connect-request.js';
+import { HboneError, HboneErrorCode } from './errors.js';
+import { pump } from './pump.js';
+import type { HboneServerImpl, ServerConnection } from './server.js';
+import type { ConnectDecision, ConnectRequest } from './server-types.js';
+import { REASON_HEADER } from './settings.js';
+
+function refuse(stream: ServerHttp2Stream, status: number, reason: string): void {
+  if (stream.destroyed || stream.headersSent) return;
+  try {
+    stream.respond({ ':status': status, [REASON_HEADER]: reason }, { endStream: true });
+  } catch {
+    // The stream closed while we were deciding.
+  }
+}
+
+/** Counts streams the peer reset before we answered; too many in a second is a rapid-reset attack. */
+function noteEarlyReset(server: HboneServerImpl, conn: ServerConnection): void {
+  const now = performance.now();
+  if (now - conn.earlyResetWindowStart > 1000) {
+    conn.earlyResetWindowStart = now;
+    conn.earlyResets = 0;
+  }
+  if (++conn.earlyResets > server.maxEarlyResets) {
+    server.fail(
+      conn,
+      new HboneError(
+        HboneErrorCode.Protocol,
+        `peer reset more than ${server.maxEarlyResets} streams per second before they were answered (rapid reset)`,
+      ),
+    );
+  }
+}
+
+/** Validate one CONNECT stream, ask the handler, then answer and pump. */
+export function handleConnectStream(
+  server: HboneServerImpl,
+  conn: ServerConnection,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+): void {
+  stream.on('error', () => {
+    // Resets are normal tunnel endings; the pump or the close handler below reports them.
+  });
+  if (server.draining) {
+    stream.close(h2.NGHTTP2_REFUSED_STREAM);
+    return;
+  }
+  if (
+    headers[':method'] !== 'CONNECT' ||
+    headers[':path'] !== undefined ||
+    headers[':scheme'] !== undefined
+  ) {
+    refuse(stream, 400, `${HboneErrorCode.NotConnect}: HBONE accepts only CONNECT (no :path or :scheme)`);
+    return;
+  }
+  const authority = headers[':authority'];
+  let host: string;
+  let port: number;
+  try {
+    ({ host, port } = parseAuthority(authority, server.options.allowHostnameAuthority === true));
+  } catch (err) {
+    refuse(stream, 400, `${HboneErrorCode.BadAuthority}: ${errorMessage(err)}`);
+    return;
+  }
+  if (server.illegalPorts.has(port)) {
+    refuse(stream, 503, `${HboneErrorCode.IllegalPort}: port ${port} is the proxy's own (loop guard)`);
+    return;
+  }
+  const abort = new AbortController();
+  let decided = false;
+  stream.once('close', () => {
+    if (!decided) {
+      abort.abort(
+        new HboneError(HboneErrorCode.StreamReset, 'the client reset the stream before it was answered'),
+      );
+      if (stream.rstCode !== h2.NGHTTP2_NO_ERROR) noteEarlyReset(server, conn);
+    }
+  });
+  const request: ConnectRequest = {
+    peerIdentity: conn.peerIdentity,
+    peerIdentities: conn.peerIdentities,
+    authority: authority ?? '',
+    host,
+    port,
+    headers,
+    connection: conn.addresses,
+    signal: abort.signal,
+  };
+  let result: ConnectDecision | Promise<ConnectDecision>;
+  try {
+    result = server.options.handler(request);
+  } catch (err) {
+    result = Promise.reject(err);
+  }
+  if (result instanceof Promise) {
+    result.then(
+      (decision) => {
+        decided = true;
+        apply(server, stream, request, decision);
+      },
+      (err: unknown) => {
+        decided = true;
+        server.log.warn({ err: errorMessage(err), authority }, 'HBONE handler failed');
+        const status = err instanceof HboneError && err.status !== undefined ? err.status : 503;
+        refuse(
+          stream,
+          status,
+          `${err instanceof HboneError ? err.code : HboneErrorCode.HandlerFailed}: ${errorMessage(err)}`,
+        );
+      },
+    );
+  } else {
+    decided = true;
+    apply(server, stream, request, result);
+  }
+}
+
+function apply(
+  server: HboneServerImpl,
+  stream: ServerHttp2Stream,
+  request: ConnectRequest,
+  decision: ConnectDecision,
+): void {
+  if (!('upstream' in decision)) {
+    refuse(stream, decision.status, decision.reason);
+    return;
+  }
+  const upstream: Duplex = decision.upstream;
+  if (stream.destroyed || stream.closed) {
+    upstream.destroy();
+    return;
+  }
+  try {
+    stream.respond(
+      decision.headers === undefined ? { ':status': 200 } : { ...decision.headers, ':status': 200 },
+    );
+  } catch {
+    upstream.destroy();
+    return;
+  }
+  pump(stream, upstream).then((result) => {
+    const report = {
+      ...result,
+      peerIdentity: request.peerIdentity,
+      authority: request.authority,
+      connection: request.connection,
+    };
+    decision.onClose?.(report);
+    server.reportTunnel(report);
+  });
+}
