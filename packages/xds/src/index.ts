@@ -44,6 +44,14 @@ export {
   Workload as WorkloadMsg,
 } from './gen/istio/workload/workload.js';
 export { ConfigResource } from './gen/weft/config/v1/config.js';
+export { resourceOf, roleFilter, stateToResources } from './resources.js';
+export {
+  type ConnectedClient,
+  type ServerResource,
+  type XdsClientSnapshot,
+  XdsServer,
+  type XdsServerOptions,
+} from './server.js';
 export { type DecodedResource, type StoreChange, type StoreUpsert, XdsStore } from './store.js';
 export {
   ADS_METHOD,
