@@ -1,3 +1,29 @@
+export { type AnalyzeOptions, analyze } from './analyze.js';
+export {
+  buildIndex,
+  type ConfigIndex,
+  type GatewayInfo,
+  type IndexOptions,
+  WAYPOINT_CLASS,
+} from './config-index.js';
+export {
+  GATEWAY_API_GROUP,
+  groupOf,
+  ISTIO_NETWORKING_GROUP,
+  ISTIO_SECURITY_GROUP,
+  KINDS,
+  type KindInfo,
+  kindInfo,
+  objectKey,
+} from './kinds.js';
+export type {
+  EndpointSliceInfo,
+  NamespaceInfo,
+  NodeInfo,
+  PodInfo,
+  ServiceInfo,
+  ServicePortInfo,
+} from './kube.js';
 export {
   type AppProtocol,
   type Authorization,
@@ -24,3 +50,33 @@ export {
   workloadSpiffeId,
   workloadUid,
 } from './model.js';
+export {
+  describeObject,
+  type KubeObject,
+  MAX_FILE_BYTES,
+  type ParseResult,
+  parseYaml,
+  toKubeObject,
+} from './parse.js';
+export {
+  analyzeConfig,
+  type CompiledConfig,
+  type ConfigFile,
+  compileConfig,
+  parseFiles,
+} from './pipeline.js';
+export {
+  ConfigCode,
+  type ConfigProblem,
+  formatConfigProblem,
+  formatLocation,
+  type SourceLocation,
+} from './problems.js';
+export {
+  isEnrolled,
+  LABEL,
+  type TranslateOptions,
+  type Translation,
+  translate,
+  waypointAddress,
+} from './translate.js';

@@ -4,6 +4,7 @@
  * Istio's istio.workload.Address and istio.security.Authorization messages field for field, so the
  * wire mapping in @weft/xds is mechanical.
  */
+import type { L4Address, L4Authorization, L4Scope, L4ServiceAccountMatch, L4StringMatch } from '@weft/policy';
 
 export type TunnelProtocol = 'NONE' | 'HBONE';
 export type AppProtocol = 'UNKNOWN' | 'HTTP11' | 'HTTP2' | 'GRPC' | 'TCP' | 'TLS';
@@ -73,62 +74,16 @@ export interface Service {
   readonly ingressUseWaypoint: boolean;
 }
 
-/** Pattern on a string: Istio's exact, `prefix*`, `*suffix` or `*` (presence). */
-export type StringMatch =
-  | { readonly exact: string }
-  | { readonly prefix: string }
-  | { readonly suffix: string }
-  | { readonly presence: true };
-
-/** A CIDR as the wire carries it: 4 or 16 address bytes and a prefix length. */
-export interface IpBlock {
-  readonly address: Uint8Array;
-  readonly length: number;
-}
-
-export interface ServiceAccountMatch {
-  readonly namespace: string;
-  readonly serviceAccount: string;
-}
-
-/** Fields are AND'd, values of one field OR'd, not* negate. */
-export interface L4Match {
-  readonly namespaces: readonly StringMatch[];
-  readonly notNamespaces: readonly StringMatch[];
-  readonly serviceAccounts: readonly ServiceAccountMatch[];
-  readonly notServiceAccounts: readonly ServiceAccountMatch[];
-  readonly principals: readonly StringMatch[];
-  readonly notPrincipals: readonly StringMatch[];
-  readonly sourceIps: readonly IpBlock[];
-  readonly notSourceIps: readonly IpBlock[];
-  readonly destinationIps: readonly IpBlock[];
-  readonly notDestinationIps: readonly IpBlock[];
-  readonly destinationPorts: readonly number[];
-  readonly notDestinationPorts: readonly number[];
-}
-
-/** Matches are OR'd. */
-export interface L4Clause {
-  readonly matches: readonly L4Match[];
-}
-
-/** Clauses are AND'd. */
-export interface L4Rule {
-  readonly clauses: readonly L4Clause[];
-}
-
-export type AuthorizationScope = 'GLOBAL' | 'NAMESPACE' | 'WORKLOAD_SELECTOR';
-
-/** An AuthorizationPolicy projected to what L4 can enforce. Resource name "namespace/name". */
-export interface Authorization {
-  readonly name: string;
-  readonly namespace: string;
-  readonly scope: AuthorizationScope;
-  readonly action: 'ALLOW' | 'DENY';
-  /** OR'd; an ALLOW with no rules matches nothing (deny all), `[{clauses: []}]` matches everything. */
-  readonly rules: readonly L4Rule[];
-  readonly dryRun: boolean;
-}
+/**
+ * The L4 authorization model is @weft/policy's (it compiles and evaluates it): the same shapes as
+ * istio.security.Authorization. Re-exported here under the discovery names.
+ */
+export type Authorization = L4Authorization;
+export type AuthorizationScope = L4Scope;
+export type StringMatch = L4StringMatch;
+export type IpBlock = L4Address;
+export type ServiceAccountMatch = L4ServiceAccountMatch;
+export type { L4Clause, L4Match, L4Rule } from '@weft/policy';
 
 /** A raw Kubernetes/Istio object for L7 consumers (waypoints, gateways). */
 export interface ConfigObject {
@@ -156,9 +111,11 @@ export function authorizationKey(a: Pick<Authorization, 'namespace' | 'name'>): 
   return `${a.namespace}/${a.name}`;
 }
 
-/** `Kind/namespace/name` (namespace empty for cluster-scoped kinds). */
-export function configKey(c: Pick<ConfigObject, 'kind' | 'namespace' | 'name'>): string {
-  return `${c.kind}/${c.namespace}/${c.name}`;
+/** `[group/]Kind/namespace/name`: `Secret/prod/cred`, `networking.istio.io/Gateway/prod/ingress`. */
+export function configKey(c: Pick<ConfigObject, 'apiVersion' | 'kind' | 'namespace' | 'name'>): string {
+  const slash = c.apiVersion.indexOf('/');
+  const group = slash === -1 ? '' : `${c.apiVersion.slice(0, slash)}/`;
+  return `${group}${c.kind}/${c.namespace}/${c.name}`;
 }
 
 export function workloadUid(clusterId: string, namespace: string, name: string): string {

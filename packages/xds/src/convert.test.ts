@@ -67,7 +67,7 @@ const authorization: Authorization = {
               notNamespaces: [],
               serviceAccounts: [{ namespace: 'prod', serviceAccount: 'web' }],
               notServiceAccounts: [],
-              principals: [{ prefix: 'cluster.local/ns/prod/' }, { presence: true }],
+              principals: [{ prefix: 'cluster.local/ns/prod/' }, { presence: {} }],
               notPrincipals: [{ suffix: '/sa/default' }],
               sourceIps: [{ address: new Uint8Array([10, 44, 0, 0]), length: 16 }],
               notSourceIps: [],

@@ -267,7 +267,7 @@ function stringMatchFromMsg(m: StringMatchMsg): StringMatch {
     case 'suffix':
       return { suffix: t.value };
     default:
-      return { presence: true };
+      return { presence: {} };
   }
 }
 
