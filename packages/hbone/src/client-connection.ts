@@ -151,6 +151,8 @@ export async function establish(o: EstablishOptions): Promise<Established> {
           t.off('error', fail);
           t.removeAllListeners('close');
           s.removeAllListeners('close');
+          // HTTP/2 reads the socket natively; flowing mode lets the JS side still see EOF and close.
+          t.resume();
           resolve({ raw, tls: t, session: s, peerIdentity: found.id, started });
         });
       });

@@ -253,6 +253,10 @@ class Pool implements HbonePool {
     s.on('error', (err) => {
       c.error ??= err;
     });
+    // Node's session does not always notice its socket closing (e.g. after GOAWAY): end it ourselves.
+    c.tls.once('close', () => {
+      if (!s.destroyed) s.destroy();
+    });
     // A connection that received GOAWAY takes no new streams; its open streams carry on.
     s.once('goaway', () => this.#retire(c, false));
     s.once('close', () => {

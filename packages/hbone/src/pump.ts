@@ -135,7 +135,8 @@ export function pump(a: Duplex, b: Duplex, options: PumpOptions = {}): Promise<P
   const ba = new Direction(b, a, limit);
   return new Promise<PumpResult>((resolve) => {
     let error: Error | undefined;
-    let closed = 0;
+    let aClosed = false;
+    let bClosed = false;
     let finished = false;
 
     const onError = (err: Error): void => {
@@ -146,6 +147,7 @@ export function pump(a: Duplex, b: Duplex, options: PumpOptions = {}): Promise<P
       finished = true;
       ab.detach();
       ba.detach();
+      // The error listeners stay: a late error on a closed side must not become an uncaught exception.
       resolve({
         bytesAtoB: ab.bytes,
         bytesBtoA: ba.bytes,
@@ -153,25 +155,35 @@ export function pump(a: Duplex, b: Duplex, options: PumpOptions = {}): Promise<P
         error,
       });
     };
-    const cleanlyDone = (s: Duplex): boolean => s.readableEnded && s.writableFinished;
-    const onClose = (self: Duplex, other: Duplex): void => {
-      closed++;
-      if (!cleanlyDone(self)) {
-        error ??=
-          (self as { errored?: Error | null }).errored ?? new Error('peer closed the stream abruptly');
-        abortStream(other, error);
+    // A side that closes before both of its directions completed was reset or aborted: pass that on.
+    const closedEarly = (s: Duplex): boolean => !(s.readableEnded && s.writableFinished);
+    const onAClose = (): void => {
+      if (aClosed) return;
+      aClosed = true;
+      if (closedEarly(a)) {
+        error ??= (a as { errored?: Error | null }).errored ?? new Error('stream closed abruptly');
+        abortStream(b, error);
       }
-      if (closed === 2) finish();
+      if (bClosed) finish();
+    };
+    const onBClose = (): void => {
+      if (bClosed) return;
+      bClosed = true;
+      if (closedEarly(b)) {
+        error ??= (b as { errored?: Error | null }).errored ?? new Error('stream closed abruptly');
+        abortStream(a, error);
+      }
+      if (aClosed) finish();
     };
 
     a.on('error', onError);
     b.on('error', onError);
-    a.once('close', () => onClose(a, b));
-    b.once('close', () => onClose(b, a));
+    a.once('close', onAClose);
+    b.once('close', onBClose);
     ab.attach();
     ba.attach();
-    // A side that is already gone counts as closed now.
-    if (a.destroyed && a.closed) onClose(a, b);
-    if (b.destroyed && b.closed) onClose(b, a);
+    // A side that is already gone will not emit 'close' again.
+    if (a.closed) onAClose();
+    if (b.closed) onBClose();
   });
 }

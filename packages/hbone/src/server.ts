@@ -263,6 +263,11 @@ export class HboneServerImpl implements HboneServer {
       conn.raw.destroy();
     });
     this.#keepalive.add(session);
+    // HTTP/2 reads the socket natively; flowing mode lets the JS side still see EOF and close.
+    conn.tls?.resume();
+    conn.tls?.once('close', () => {
+      if (!session.destroyed) session.destroy();
+    });
     if (this.#draining) session.close();
   }
 

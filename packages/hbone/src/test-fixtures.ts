@@ -46,9 +46,59 @@ export async function echoServer(): Promise<{ port: number; server: Server; sock
   return { port: (server.address() as AddressInfo).port, server, sockets };
 }
 
-/** Reads everything until end, as a Buffer. */
-export async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
+/** Reads everything until end, as a Buffer, without destroying the stream (it may still write). */
+export function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.once('end', () => resolve(Buffer.concat(chunks)));
+    s.once('error', reject);
+  });
 }
+
+/** An HTTP/2 frame, written by hand (tests that misbehave on purpose). */
+export function h2frame(
+  type: number,
+  flags: number,
+  streamId: number,
+  payload: Buffer = Buffer.alloc(0),
+): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  head.writeUInt32BE(streamId & 0x7fffffff, 5);
+  return Buffer.concat([head, payload]);
+}
+
+/** HPACK "literal header field without indexing, new name", no Huffman (short names and values only). */
+export function hpack(headers: readonly (readonly [string, string])[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const [name, value] of headers) {
+    const len = (n: number): Buffer => {
+      if (n < 127) return Buffer.from([n]);
+      // 7-bit prefix integer continuation (RFC 7541 §5.1).
+      const out = [127];
+      let rest = n - 127;
+      while (rest >= 128) {
+        out.push((rest % 128) + 128);
+        rest = Math.floor(rest / 128);
+      }
+      out.push(rest);
+      return Buffer.from(out);
+    };
+    parts.push(Buffer.from([0]), len(name.length), Buffer.from(name), len(value.length), Buffer.from(value));
+  }
+  return Buffer.concat(parts);
+}
+
+export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+export const FRAME = {
+  DATA: 0,
+  HEADERS: 1,
+  RST_STREAM: 3,
+  SETTINGS: 4,
+  PING: 6,
+  GOAWAY: 7,
+  CONTINUATION: 9,
+} as const;
