@@ -12,7 +12,7 @@ export interface IstioCaClientOptions extends PilotConnection {
 }
 
 /** Metadata key pilot's CA uses to carry the Weft error code of a refusal. */
-export const WEFT_CODE_METADATA = 'x-weft-code';
+export const CA_ERROR_CODE_METADATA = 'x-weft-code';
 
 const RETRYABLE = new Set<number>([
   status.UNAVAILABLE,
@@ -24,7 +24,7 @@ const RETRYABLE = new Set<number>([
 
 /** Turns a gRPC failure into a WeftError carrying the server's code when it sent one. */
 export function caError(err: ServiceError): WeftError {
-  const serverCode = err.metadata?.get(WEFT_CODE_METADATA)[0];
+  const serverCode = err.metadata?.get(CA_ERROR_CODE_METADATA)[0];
   const retryable = RETRYABLE.has(err.code);
   return new WeftError(
     retryable ? 'WEFT_CERTS_CA_UNAVAILABLE' : 'WEFT_CERTS_CA_REJECTED',

@@ -1,5 +1,5 @@
 export { TrustBundleWatcher, type TrustBundleWatcherOptions } from './bundle-watch.js';
-export { caError, IstioCaClient, type IstioCaClientOptions, WEFT_CODE_METADATA } from './ca-client.js';
+export { CA_ERROR_CODE_METADATA, caError, IstioCaClient, type IstioCaClientOptions } from './ca-client.js';
 export {
   type CertificateInfo,
   certificateInfo,

@@ -1,0 +1,93 @@
+import type { Clock } from '@weft/certs';
+import type { AdminHandler, Logger, Registry } from '@weft/telemetry';
+import { caAdminRoutes } from './admin.js';
+import type { CallerAuthenticator } from './authn.js';
+import { CertificateAuthority } from './authority.js';
+import type { WorkloadPlacement } from './authz.js';
+import { type CaServer, startCaServer } from './server.js';
+import { type CaStore, DirectoryCaStore, loadPluginCa } from './store.js';
+
+export { caAdminRoutes } from './admin.js';
+export {
+  BootstrapTokenAuthenticator,
+  type Caller,
+  type CallerAuthenticator,
+  type CallerCredentials,
+  type TokenGrant,
+  TokenReviewAuthenticator,
+  type TokenReviewOptions,
+} from './authn.js';
+export {
+  type CaChange,
+  type CaRootStatus,
+  type CaStatus,
+  CertificateAuthority,
+  type CertificateAuthorityOptions,
+  MAX_CSR_BYTES,
+} from './authority.js';
+export { authorizeIssue, staticPlacement, type WorkloadPlacement } from './authz.js';
+export { type CaMetrics, caMetrics } from './metrics.js';
+export type { CaState, RotationPhase, RotationStage, StoredRoot } from './rotation.js';
+export { type CaServer, type CaServerOptions, startCaServer } from './server.js';
+export { type CaStore, DirectoryCaStore, loadPluginCa, type PluginCa } from './store.js';
+
+export interface StartCaOptions {
+  trustDomain?: string;
+  /** Self-signed mode: where the root is kept (a directory path or any CaStore). */
+  store?: CaStore | string;
+  /** Plug-in mode: a directory in Istio's cacerts layout; takes precedence over `store`. */
+  pluginDir?: string;
+  authenticator: CallerAuthenticator;
+  placement: WorkloadPlacement;
+  /** gRPC TLS port, default 15012 (0 = any). */
+  port?: number;
+  host?: string;
+  defaultTtlSeconds?: number;
+  maxTtlSeconds?: number;
+  dnsNames?: readonly string[];
+  ipAddresses?: readonly string[];
+  clock?: Clock;
+  registry?: Registry;
+  logger?: Logger;
+}
+
+export interface RunningCa {
+  authority: CertificateAuthority;
+  server: CaServer;
+  /** Mount on pilot's admin server: `/ca/status`, `/ca/rotate`. */
+  adminRoutes: Record<string, AdminHandler>;
+  close(): Promise<void>;
+}
+
+/** Opens (or creates) the CA and serves it: what weft-pilot's main calls. */
+export async function startCa(options: StartCaOptions): Promise<RunningCa> {
+  const caOptions = {
+    ...(options.trustDomain === undefined ? {} : { trustDomain: options.trustDomain }),
+    ...(options.defaultTtlSeconds === undefined ? {} : { defaultTtlSeconds: options.defaultTtlSeconds }),
+    ...(options.maxTtlSeconds === undefined ? {} : { maxTtlSeconds: options.maxTtlSeconds }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  };
+  let authority: CertificateAuthority;
+  if (options.pluginDir !== undefined)
+    authority = CertificateAuthority.fromPlugin(await loadPluginCa(options.pluginDir), caOptions);
+  else {
+    const store =
+      typeof options.store === 'string'
+        ? new DirectoryCaStore(options.store)
+        : (options.store ?? new DirectoryCaStore('./var/lib/weft/ca'));
+    authority = await CertificateAuthority.open(store, caOptions);
+  }
+  const server = await startCaServer({
+    ca: authority,
+    authenticator: options.authenticator,
+    placement: options.placement,
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.host === undefined ? {} : { host: options.host }),
+    ...(options.dnsNames === undefined ? {} : { dnsNames: options.dnsNames }),
+    ...(options.ipAddresses === undefined ? {} : { ipAddresses: options.ipAddresses }),
+    ...(options.registry === undefined ? {} : { registry: options.registry }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+  return { authority, server, adminRoutes: caAdminRoutes(authority), close: () => server.close() };
+}
