@@ -1,0 +1,236 @@
+/**
+ * The discovery loop: sources → (debounced) compile → xDS resources → push. Changes within the debounce
+ * window (100 ms, istiod's PILOT_DEBOUNCE_AFTER) are pushed together; a continuous stream of changes is
+ * still pushed at least every `maxDelayMs`. It also answers the CA's question "which identities run on
+ * this node" from the same state.
+ */
+import {
+  analyzeConfig,
+  type CompiledConfig,
+  type ConfigProblem,
+  compileConfig,
+  type DiscoveryState,
+  formatConfigProblem,
+  type KubeObject,
+  type TranslateOptions,
+  workloadSpiffeId,
+} from '@weft/config';
+import { errorMessage, gauge, histogram, type Logger, type Registry, silentLogger } from '@weft/telemetry';
+import { roleFilter, stateToResources, XdsServer } from '@weft/xds';
+import type { ConfigSource } from './sources/source.js';
+
+export interface DiscoveryOptions {
+  sources: readonly ConfigSource[];
+  translate?: TranslateOptions;
+  logger?: Logger;
+  registry?: Registry;
+  debounceMs?: number;
+  maxDelayMs?: number;
+  /** Servers to publish to (pilot has one; tests and benchmarks may pass their own). */
+  servers?: readonly XdsServer[];
+}
+
+export class Discovery {
+  readonly #options: DiscoveryOptions;
+  readonly #logger: Logger;
+  readonly #servers: XdsServer[];
+  readonly #metrics;
+  #compiled: CompiledConfig | undefined;
+  #problems: readonly ConfigProblem[] = [];
+  #identitiesByNode = new Map<string, Set<string>>();
+  #timer: NodeJS.Timeout | undefined;
+  #firstChangeAt: number | undefined;
+  #synced = false;
+  #version = 0;
+  readonly #pushListeners = new Set<(version: number) => void>();
+
+  constructor(options: DiscoveryOptions) {
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger();
+    this.#servers = [...(options.servers ?? [])];
+    const r = options.registry;
+    this.#metrics =
+      r === undefined
+        ? undefined
+        : {
+            convergence: histogram(
+              r,
+              'pilot_proxy_convergence_time',
+              'Delay in seconds between a config change and the push of the result to all connected clients.',
+              [],
+              [0.01, 0.05, 0.1, 0.2, 0.5, 1, 3, 5, 10, 20, 30],
+            ),
+            problems: gauge(
+              r,
+              'weft_pilot_config_problems',
+              'Config problems by severity (objects skipped on error).',
+              ['severity'],
+            ),
+            objects: gauge(r, 'weft_pilot_discovery_resources', 'Resources served, by kind.', ['kind']),
+          };
+  }
+
+  /** A server created with the default per-role filter, registered with this discovery. */
+  createServer(options: ConstructorParameters<typeof XdsServer>[0] = {}): XdsServer {
+    const server = new XdsServer({
+      ...(this.#options.registry === undefined ? {} : { registry: this.#options.registry }),
+      filter: (c, typeUrl, _name, r) => roleFilter(c.node.role, typeUrl, r),
+      logger: this.#logger.child({ component: 'xds' }),
+      ...options,
+    });
+    this.addServer(server);
+    return server;
+  }
+
+  addServer(server: XdsServer): void {
+    this.#servers.push(server);
+    if (this.#compiled !== undefined) this.#publishTo(server, this.#compiled.translation.state);
+  }
+
+  /** Loads every source, publishes the first state, then follows changes. */
+  async start(): Promise<void> {
+    await Promise.all(this.#options.sources.map((s) => s.start(() => this.#changed())));
+    this.#recompute();
+    this.#synced = true;
+  }
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /** Push generations so far (tests and the benchmark wait on it). */
+  get version(): number {
+    return this.#version;
+  }
+
+  onPush(listener: (version: number) => void): () => void {
+    this.#pushListeners.add(listener);
+    return () => this.#pushListeners.delete(listener);
+  }
+
+  get state(): DiscoveryState | undefined {
+    return this.#compiled?.translation.state;
+  }
+
+  get problems(): readonly ConfigProblem[] {
+    return this.#problems;
+  }
+
+  /** What the CA asks: SPIFFE IDs of the mesh pods scheduled on `node`. */
+  identitiesOnNode(node: string): ReadonlySet<string> {
+    return this.#identitiesByNode.get(node) ?? new Set();
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.#timer);
+    await Promise.all(this.#options.sources.map((s) => s.close()));
+  }
+
+  /** Recomputes now, skipping the debounce (tests, SIGHUP). */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#recompute();
+  }
+
+  #changed(): void {
+    if (!this.#synced) return; // start() computes once everything is loaded
+    const now = performance.now();
+    this.#firstChangeAt ??= now;
+    const debounce = this.#options.debounceMs ?? 100;
+    const maxDelay = this.#options.maxDelayMs ?? 10_000;
+    clearTimeout(this.#timer);
+    const waited = now - this.#firstChangeAt;
+    this.#timer = setTimeout(() => this.#recompute(), waited >= maxDelay ? 0 : debounce);
+  }
+
+  #recompute(): void {
+    this.#timer = undefined;
+    const started = this.#firstChangeAt;
+    this.#firstChangeAt = undefined;
+    try {
+      const objects: KubeObject[] = [];
+      const earlier: ConfigProblem[] = [];
+      for (const s of this.#options.sources) {
+        const snap = s.snapshot();
+        objects.push(...snap.objects);
+        earlier.push(...snap.problems);
+      }
+      const compiled = compileConfig(objects, this.#options.translate ?? {}, earlier);
+      const problems = analyzeConfig(compiled, this.#options.translate ?? {});
+      this.#logProblems(problems);
+      this.#compiled = compiled;
+      this.#problems = problems;
+      const state = compiled.translation.state;
+      this.#indexPlacement(state);
+      for (const server of this.#servers) this.#publishTo(server, state);
+      this.#version++;
+      if (started !== undefined) this.#metrics?.convergence.observe((performance.now() - started) / 1000);
+      this.#metrics?.objects.set({ kind: 'workload' }, state.workloads.size);
+      this.#metrics?.objects.set({ kind: 'service' }, state.services.size);
+      this.#metrics?.objects.set({ kind: 'authorization' }, state.authorizations.size);
+      this.#metrics?.objects.set({ kind: 'config' }, state.configs.size);
+      for (const l of this.#pushListeners) l(this.#version);
+    } catch (err) {
+      // Never stop serving the last good state because one recompute failed.
+      this.#logger.error(
+        { err: errorMessage(err) },
+        'discovery recompute failed; keeping the previous state',
+      );
+    }
+  }
+
+  #publishTo(server: XdsServer, state: DiscoveryState): void {
+    for (const [typeUrl, resources] of stateToResources(state)) server.setResources(typeUrl, resources);
+  }
+
+  #indexPlacement(state: DiscoveryState): void {
+    const byNode = new Map<string, Set<string>>();
+    for (const w of state.workloads.values()) {
+      if (w.node === '' || w.tunnelProtocol !== 'HBONE') continue;
+      let set = byNode.get(w.node);
+      if (set === undefined) {
+        set = new Set();
+        byNode.set(w.node, set);
+      }
+      set.add(workloadSpiffeId(w));
+    }
+    this.#identitiesByNode = byNode;
+  }
+
+  #logProblems(problems: readonly ConfigProblem[]): void {
+    const previous = new Set(this.#problems.map(formatConfigProblem));
+    const counts = { error: 0, warning: 0, info: 0 };
+    for (const p of problems) {
+      counts[p.severity]++;
+      const line = formatConfigProblem(p);
+      if (previous.has(line)) continue; // report each problem once, not on every push
+      if (p.severity === 'error') this.#logger.warn({ code: p.code }, line);
+      else this.#logger.info({ code: p.code }, line);
+    }
+    for (const [severity, n] of Object.entries(counts)) this.#metrics?.problems.set({ severity }, n);
+  }
+
+  /** /config_dump: what is served and what is wrong. */
+  dump(): unknown {
+    const state = this.state;
+    return {
+      synced: this.#synced,
+      version: this.#version,
+      problems: this.#problems.map(formatConfigProblem),
+      workloads: state === undefined ? [] : [...state.workloads.values()],
+      services: state === undefined ? [] : [...state.services.values()],
+      policies:
+        state === undefined
+          ? []
+          : [...state.authorizations.values()].map((a) => ({
+              ...a,
+              rules: JSON.parse(
+                JSON.stringify(a.rules, (_k, v) => (v instanceof Uint8Array ? [...v].join('.') : v)),
+              ),
+            })),
+      configs: state === undefined ? [] : [...state.configs.keys()],
+      clients: this.#servers.flatMap((s) => s.clients()),
+    };
+  }
+}

@@ -1,0 +1,148 @@
+import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '@weft/telemetry';
+import { waitFor } from '@weft/testkit';
+import { TYPE_CONFIG, XdsClient } from '@weft/xds';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parsePilotConfig } from './config.js';
+import { type RunningPilot, startPilot } from './main.js';
+
+const demo = join(import.meta.dirname, '../../../deploy/examples/demo');
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function start(extraArgs: string[] = []): Promise<{ pilot: RunningPilot; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-pilot-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(join(demo, 'config'), join(dir, 'config'), { recursive: true });
+  const config = parsePilotConfig(
+    [
+      '--config-dir',
+      join(dir, 'config'),
+      '--xds-port',
+      '0',
+      '--secure-port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--ca-dir',
+      join(dir, 'ca'),
+      '--bootstrap-tokens',
+      join(demo, 'bootstrap-tokens.yaml'),
+      '--metrics-port',
+      '0',
+      '--readiness-port',
+      '0',
+      '--admin-port',
+      '0',
+      ...extraArgs,
+    ],
+    {},
+  );
+  const pilot = await startPilot(config, silentLogger(), {});
+  cleanups.push(() => pilot.close());
+  return { pilot, dir };
+}
+
+function client(port: number, role: 'node' | 'waypoint' = 'node'): XdsClient {
+  const c = new XdsClient({
+    address: `127.0.0.1:${port}`,
+    node: { id: `test-${role}`, nodeName: 'node1', role },
+  });
+  c.start();
+  cleanups.push(() => c.close());
+  return c;
+}
+
+describe('weft-pilot (embedded mode)', () => {
+  it('serves the demo directory over xDS, reports readiness and config_dump, and knows who runs where', async () => {
+    const { pilot } = await start();
+    const c = client(pilot.xdsPort ?? 0);
+    await c.whenSynced();
+    expect(c.store.workloadByIp('10.44.1.10')?.name).toBe('orders-0');
+    expect(c.store.serviceByIp('10.96.0.11')?.waypoint?.address?.ip).toBe('10.96.0.20');
+    expect(c.store.authorizations.has('prod/orders-allow-web')).toBe(true);
+
+    const ready = await fetch(`http://127.0.0.1:${pilot.readinessPort}/healthz/ready`);
+    expect(ready.status).toBe(200);
+    const dump = (await (await fetch(`http://127.0.0.1:${pilot.adminPort}/config_dump`)).json()) as {
+      discovery: { workloads: unknown[]; clients: unknown[]; problems: string[] };
+    };
+    expect(dump.discovery.workloads).toHaveLength(4);
+    expect(dump.discovery.problems).toEqual([]);
+    expect(dump.discovery.clients).toHaveLength(1);
+    const metrics = await (await fetch(`http://127.0.0.1:${pilot.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/pilot_xds\{component="weft-pilot"\} 1/);
+    expect(metrics).toMatch(/pilot_xds_pushes\{type="istio.workload.Address"/);
+
+    expect([...pilot.discovery.identitiesOnNode('node1')].sort()).toEqual([
+      'spiffe://cluster.local/ns/frontend/sa/web',
+      'spiffe://cluster.local/ns/prod/sa/orders',
+    ]);
+    expect(pilot.caPort).toBeGreaterThan(0);
+  });
+
+  it('follows edits (atomic rename), reports bad files with their location, and keeps the rest flowing', async () => {
+    const { pilot, dir } = await start();
+    const c = client(pilot.xdsPort ?? 0);
+    await c.whenSynced();
+    const pods = join(dir, 'config', '03-pods.yaml');
+    // An editor-style save: write a temp file, rename over the original.
+    const edited = readFileSync(pods, 'utf8').replace(
+      'podIP: 10.44.1.10\n  podIPs:\n    - ip: 10.44.1.10',
+      'podIP: 10.44.1.11\n  podIPs:\n    - ip: 10.44.1.11',
+    );
+    writeFileSync(`${pods}.tmp`, edited);
+    renameSync(`${pods}.tmp`, pods);
+    await waitFor(() => c.store.workloadByIp('10.44.1.11')?.name === 'orders-0', {
+      what: 'the edit to reach the client',
+    });
+    expect(c.store.workloadByIp('10.44.1.10')).toBeUndefined();
+
+    writeFileSync(join(dir, 'config', '99-broken.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: x\n');
+    writeFileSync(
+      join(dir, 'config', '98-extra.yaml'),
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: extra-0, namespace: frontend}\nspec: {nodeName: node2, serviceAccountName: web}\nstatus: {podIP: 10.44.2.99}\n',
+    );
+    await waitFor(() => c.store.workloadByIp('10.44.2.99') !== undefined, { what: 'the valid new file' });
+    await waitFor(() => pilot.discovery.problems.some((p) => p.code === 'WEFT_CONFIG_BAD_YAML'), {
+      what: 'the bad file report',
+    });
+    const bad = pilot.discovery.problems.find((p) => p.code === 'WEFT_CONFIG_BAD_YAML');
+    expect(bad?.location?.file).toBe('99-broken.yaml');
+    expect(c.store.workloads.size).toBe(5);
+
+    rmSync(join(dir, 'config', '98-extra.yaml'));
+    await waitFor(() => c.store.workloadByIp('10.44.2.99') === undefined, { what: 'the removal' });
+  });
+
+  it('gives waypoints the raw L7 config and node agents only addresses and policies', async () => {
+    const { pilot } = await start();
+    const waypoint = client(pilot.xdsPort ?? 0, 'waypoint');
+    const node = client(pilot.xdsPort ?? 0, 'node');
+    await Promise.all([waypoint.whenSynced(), node.whenSynced()]);
+    expect(
+      waypoint.store.configs.has('security.istio.io/AuthorizationPolicy/prod/payments-allow-orders'),
+    ).toBe(true);
+    expect(node.store.size(TYPE_CONFIG)).toBe(0);
+  });
+
+  it('serves xDS over TLS to callers with a valid bootstrap token', async () => {
+    const { pilot, dir } = await start(['--xds-tls-port', '0']);
+    const root = readFileSync(join(dir, 'ca', 'root-cert.pem'), 'utf8');
+    const good = new XdsClient({
+      address: `127.0.0.1:${pilot.xdsTlsPort}`,
+      tls: { ca: root, servername: 'localhost' },
+      token: () => 'demo-node1-7f3a9c2e5b1d4860',
+      node: { id: 'n1', nodeName: 'node1', role: 'node' },
+    });
+    good.start();
+    cleanups.push(() => good.close());
+    await good.whenSynced();
+    expect(good.store.workloads.size).toBe(4);
+  });
+});

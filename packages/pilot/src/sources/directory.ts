@@ -1,0 +1,192 @@
+/**
+ * Embedded-mode source: every *.yaml / *.yml / *.json under a directory (recursive), watched. Any fs event
+ * schedules a rescan after a short quiet period; the rescan re-reads only files whose size or mtime
+ * changed, so an editor's write-temp-then-rename (several events, the file briefly missing) settles into
+ * one consistent reload.
+ */
+import { type FSWatcher, watch } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { type ConfigProblem, type KubeObject, MAX_FILE_BYTES, parseYaml } from '@weft/config';
+import { errorMessage, type Logger, silentLogger } from '@weft/telemetry';
+import type { ConfigSource } from './source.js';
+
+export interface DirectorySourceOptions {
+  dir: string;
+  logger?: Logger;
+  /** Quiet period before a rescan (default 20 ms; pilot debounces pushes on top). */
+  settleMs?: number;
+  maxFileBytes?: number;
+}
+
+interface FileEntry {
+  size: number;
+  mtimeMs: number;
+  objects: KubeObject[];
+  problems: ConfigProblem[];
+}
+
+const CONFIG_FILE = /\.(ya?ml|json)$/i;
+
+export class DirectorySource implements ConfigSource {
+  readonly name: string;
+  readonly #options: DirectorySourceOptions;
+  readonly #logger: Logger;
+  readonly #files = new Map<string, FileEntry>();
+  #watcher: FSWatcher | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #scanning: Promise<void> | undefined;
+  #again = false;
+  #onChange: () => void = () => {};
+  #closed = false;
+  #dirProblem: ConfigProblem | undefined;
+
+  constructor(options: DirectorySourceOptions) {
+    this.#options = options;
+    this.name = `directory:${options.dir}`;
+    this.#logger = options.logger ?? silentLogger();
+  }
+
+  async start(onChange: () => void): Promise<void> {
+    this.#onChange = onChange;
+    await this.#scan();
+    try {
+      this.#watcher = watch(this.#options.dir, { recursive: true }, () => this.#schedule());
+      this.#watcher.on('error', (err) => {
+        this.#logger.warn(
+          { err: errorMessage(err), dir: this.#options.dir },
+          'config directory watch failed',
+        );
+      });
+    } catch (err) {
+      this.#logger.warn(
+        { err: errorMessage(err), dir: this.#options.dir },
+        'cannot watch the config directory',
+      );
+    }
+  }
+
+  snapshot(): { objects: readonly KubeObject[]; problems: readonly ConfigProblem[] } {
+    const objects: KubeObject[] = [];
+    const problems: ConfigProblem[] = this.#dirProblem === undefined ? [] : [this.#dirProblem];
+    for (const path of [...this.#files.keys()].sort()) {
+      const f = this.#files.get(path);
+      if (f === undefined) continue;
+      objects.push(...f.objects);
+      problems.push(...f.problems);
+    }
+    return { objects, problems };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#watcher?.close();
+    await this.#scanning;
+  }
+
+  /** Rescans now (tests, or a caller that knows files changed). */
+  async rescan(): Promise<void> {
+    await this.#scan();
+  }
+
+  #schedule(): void {
+    if (this.#closed) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#scan(), this.#options.settleMs ?? 20);
+  }
+
+  async #scan(): Promise<void> {
+    if (this.#scanning !== undefined) {
+      this.#again = true;
+      return this.#scanning;
+    }
+    this.#scanning = (async () => {
+      do {
+        this.#again = false;
+        const changed = await this.#scanOnce();
+        if (changed && !this.#closed) this.#onChange();
+      } while (this.#again && !this.#closed);
+    })().finally(() => {
+      this.#scanning = undefined;
+    });
+    return this.#scanning;
+  }
+
+  async #scanOnce(): Promise<boolean> {
+    const dir = this.#options.dir;
+    let paths: string[];
+    try {
+      paths = (await listFiles(dir)).sort();
+      this.#dirProblem = undefined;
+    } catch (err) {
+      // Keep serving the last good files; say why the directory could not be read.
+      this.#dirProblem = {
+        code: 'WEFT_PILOT_CONFIG_DIR',
+        severity: 'error',
+        message: `cannot read config directory ${dir}: ${errorMessage(err)}`,
+      };
+      return false;
+    }
+    let changed = false;
+    const seen = new Set<string>();
+    for (const path of paths) {
+      seen.add(path);
+      let info: { size: number; mtimeMs: number };
+      try {
+        info = await stat(path);
+      } catch {
+        continue; // vanished between readdir and stat (atomic rename in progress): the next event rescans
+      }
+      const prev = this.#files.get(path);
+      if (prev !== undefined && prev.size === info.size && prev.mtimeMs === info.mtimeMs) continue;
+      const rel = relative(dir, path);
+      const max = this.#options.maxFileBytes ?? MAX_FILE_BYTES;
+      let entry: FileEntry;
+      if (info.size > max) {
+        entry = {
+          ...info,
+          objects: [],
+          problems: [
+            {
+              code: 'WEFT_CONFIG_TOO_LARGE',
+              severity: 'error',
+              message: `file is ${info.size} bytes, over the ${max}-byte limit; skipped`,
+              location: { file: rel, line: 1 },
+            },
+          ],
+        };
+      } else {
+        let text: string;
+        try {
+          text = await readFile(path, 'utf8');
+        } catch {
+          continue;
+        }
+        entry = { ...info, ...parseYaml(text, rel) };
+      }
+      this.#files.set(path, entry);
+      changed = true;
+    }
+    for (const path of [...this.#files.keys()]) {
+      if (!seen.has(path)) {
+        this.#files.delete(path);
+        changed = true;
+      }
+    }
+    if (changed) this.#logger.debug({ files: this.#files.size }, 'config directory reloaded');
+    return changed;
+  }
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue; // editor swap files, .git
+    const path = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listFiles(path)));
+    else if (e.isFile() && CONFIG_FILE.test(e.name)) out.push(path);
+  }
+  return out;
+}

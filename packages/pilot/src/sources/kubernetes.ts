@@ -1,0 +1,133 @@
+/**
+ * Kubernetes-mode source: one reflector per kind Weft reads, all namespaces. Objects are kept as the API
+ * server sent them and converted to config objects on snapshot.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { type ConfigProblem, type KubeObject, toKubeObject } from '@weft/config';
+import { type Logger, silentLogger } from '@weft/telemetry';
+import {
+  type KubeItem,
+  Reflector,
+  type ReflectorStats,
+  type ResourceType,
+  reflectorKey,
+} from './reflector.js';
+import type { ConfigSource } from './source.js';
+
+/** What Weft watches: the core kinds, EndpointSlices, and the Istio / Gateway API CRDs (optional). */
+export const WATCHED: readonly ResourceType[] = [
+  { path: '/api/v1/namespaces', apiVersion: 'v1', kind: 'Namespace' },
+  { path: '/api/v1/nodes', apiVersion: 'v1', kind: 'Node' },
+  { path: '/api/v1/pods', apiVersion: 'v1', kind: 'Pod' },
+  { path: '/api/v1/serviceaccounts', apiVersion: 'v1', kind: 'ServiceAccount' },
+  { path: '/api/v1/services', apiVersion: 'v1', kind: 'Service' },
+  { path: '/api/v1/secrets', apiVersion: 'v1', kind: 'Secret' },
+  {
+    path: '/apis/discovery.k8s.io/v1/endpointslices',
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+  },
+  ...(
+    [
+      ['gateway.networking.k8s.io/v1', 'Gateway', 'gateways'],
+      ['gateway.networking.k8s.io/v1', 'HTTPRoute', 'httproutes'],
+      ['networking.istio.io/v1', 'Gateway', 'gateways'],
+      ['networking.istio.io/v1', 'VirtualService', 'virtualservices'],
+      ['networking.istio.io/v1', 'DestinationRule', 'destinationrules'],
+      ['networking.istio.io/v1', 'ServiceEntry', 'serviceentries'],
+      ['security.istio.io/v1', 'AuthorizationPolicy', 'authorizationpolicies'],
+      ['security.istio.io/v1', 'PeerAuthentication', 'peerauthentications'],
+      ['security.istio.io/v1', 'RequestAuthentication', 'requestauthentications'],
+    ] as const
+  ).map(([apiVersion, kind, plural]) => ({
+    path: `/apis/${apiVersion}/${plural}`,
+    apiVersion,
+    kind,
+    optional: true,
+  })),
+];
+
+export interface KubernetesSourceOptions {
+  /** A kubeconfig file; in-cluster (service account) config when omitted. */
+  kubeconfig?: string;
+  /** Or a ready KubeConfig (tests). */
+  kubeConfig?: KubeConfig;
+  logger?: Logger;
+  types?: readonly ResourceType[];
+}
+
+export class KubernetesSource implements ConfigSource {
+  readonly name = 'kubernetes';
+  readonly #kc: KubeConfig;
+  readonly #logger: Logger;
+  readonly #types: readonly ResourceType[];
+  readonly #objects = new Map<string, Map<string, KubeItem>>();
+  readonly #reflectors: Reflector[] = [];
+
+  constructor(options: KubernetesSourceOptions = {}) {
+    this.#logger = options.logger ?? silentLogger();
+    this.#types = options.types ?? WATCHED;
+    if (options.kubeConfig !== undefined) this.#kc = options.kubeConfig;
+    else {
+      this.#kc = new KubeConfig();
+      if (options.kubeconfig !== undefined) this.#kc.loadFromFile(options.kubeconfig);
+      else this.#kc.loadFromCluster();
+    }
+  }
+
+  async start(onChange: () => void): Promise<void> {
+    for (const type of this.#types) {
+      const byKey = new Map<string, KubeItem>();
+      this.#objects.set(`${type.apiVersion}/${type.kind}`, byKey);
+      const reflector = new Reflector(
+        this.#kc,
+        type,
+        {
+          replace: (items) => {
+            byKey.clear();
+            for (const i of items) byKey.set(reflectorKey(i), i);
+            onChange();
+          },
+          upsert: (item) => {
+            byKey.set(reflectorKey(item), item);
+            onChange();
+          },
+          remove: (item) => {
+            byKey.delete(reflectorKey(item));
+            onChange();
+          },
+        },
+        this.#logger,
+      );
+      this.#reflectors.push(reflector);
+    }
+    await Promise.all(this.#reflectors.map((r) => r.start()));
+    this.#logger.info({ kinds: this.#types.length }, 'kubernetes informers synced');
+  }
+
+  snapshot(): { objects: readonly KubeObject[]; problems: readonly ConfigProblem[] } {
+    const objects: KubeObject[] = [];
+    const problems: ConfigProblem[] = [];
+    for (const byKey of this.#objects.values()) {
+      for (const item of byKey.values()) {
+        const r = toKubeObject(item, undefined);
+        if (r.object !== undefined) objects.push(r.object);
+        if (r.problem !== undefined) problems.push(r.problem);
+      }
+    }
+    return { objects, problems };
+  }
+
+  stats(): Record<string, ReflectorStats & { resourceVersion: string }> {
+    return Object.fromEntries(
+      this.#reflectors.map((r) => [
+        `${r.type.apiVersion}/${r.type.kind}`,
+        { ...r.stats, resourceVersion: r.resourceVersion },
+      ]),
+    );
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.#reflectors) r.stop();
+  }
+}
