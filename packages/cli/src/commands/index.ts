@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { command as ca } from './ca.js';
 
 /** Every weftctl command, in the order `weftctl help` lists them. */
-export const commands: Command[] = [];
+export const commands: Command[] = [ca];
