@@ -15,7 +15,7 @@ import { StringMatcher, type StringPattern } from './string-match.js';
 
 export interface L4Connection {
   /** Peer identity from the HBONE mTLS certificate (`spiffe://…` or principal form); absent for plaintext. */
-  readonly sourceIdentity?: string;
+  readonly sourceIdentity?: string | undefined;
   readonly sourceIp: string;
   readonly destinationIp: string;
   readonly destinationPort: number;
@@ -120,36 +120,56 @@ export function compileL4(a: L4Authorization): CompiledL4Authorization {
   return c;
 }
 
-interface Conn {
-  readonly principal: string | undefined;
-  readonly namespace: string | undefined;
-  readonly serviceAccount: string | undefined;
-  readonly src: IpAddr | null;
-  readonly dst: IpAddr | null;
-  readonly port: number;
+/** The connection as matchers see it; the peer's namespace/service account are split out only if a policy asks. */
+class Conn {
+  private ns: string | undefined | null = null;
+  private sa: string | undefined | null = null;
+  constructor(
+    readonly principal: string | undefined,
+    readonly src: IpAddr | null,
+    readonly dst: IpAddr | null,
+    readonly port: number,
+  ) {}
+
+  private split(): void {
+    const id = this.principal === undefined ? undefined : parseIdentity(this.principal);
+    this.ns = id === undefined || id.namespace === '' ? undefined : id.namespace;
+    this.sa =
+      id === undefined || id.serviceAccount === '' ? undefined : `${id.namespace}/${id.serviceAccount}`;
+  }
+
+  get namespace(): string | undefined {
+    if (this.ns === null) this.split();
+    return this.ns as string | undefined;
+  }
+
+  get serviceAccount(): string | undefined {
+    if (this.sa === null) this.split();
+    return this.sa as string | undefined;
+  }
 }
 
 function matchOne(m: CompiledL4Match, c: Conn): boolean {
-  if (m.namespaces !== null && !m.namespaces.matches(c.namespace)) return false;
-  if (m.notNamespaces?.matches(c.namespace)) return false;
-  if (m.principals !== null && !m.principals.matches(c.principal)) return false;
-  if (m.notPrincipals?.matches(c.principal)) return false;
+  // cheapest checks first: ports, then addresses, then identity
+  if (m.destinationPorts !== null && !m.destinationPorts.has(c.port)) return false;
+  if (m.notDestinationPorts?.has(c.port)) return false;
   if (m.sourceIps !== null && !anyCidrContains(m.sourceIps, c.src)) return false;
   if (m.notSourceIps !== null && anyCidrContains(m.notSourceIps, c.src)) return false;
   if (m.destinationIps !== null && !anyCidrContains(m.destinationIps, c.dst)) return false;
   if (m.notDestinationIps !== null && anyCidrContains(m.notDestinationIps, c.dst)) return false;
-  if (m.destinationPorts !== null && !m.destinationPorts.has(c.port)) return false;
-  if (m.notDestinationPorts?.has(c.port)) return false;
-  if (
-    m.serviceAccounts !== null &&
-    (c.serviceAccount === undefined || !m.serviceAccounts.has(c.serviceAccount))
-  )
-    return false;
-  return !(
-    m.notServiceAccounts !== null &&
-    c.serviceAccount !== undefined &&
-    m.notServiceAccounts.has(c.serviceAccount)
-  );
+  if (m.principals !== null && !m.principals.matches(c.principal)) return false;
+  if (m.notPrincipals?.matches(c.principal)) return false;
+  if (m.namespaces !== null && !m.namespaces.matches(c.namespace)) return false;
+  if (m.notNamespaces?.matches(c.namespace)) return false;
+  if (m.serviceAccounts !== null) {
+    const sa = c.serviceAccount;
+    if (sa === undefined || !m.serviceAccounts.has(sa)) return false;
+  }
+  if (m.notServiceAccounts !== null) {
+    const sa = c.serviceAccount;
+    if (sa !== undefined && m.notServiceAccounts.has(sa)) return false;
+  }
+  return true;
 }
 
 function firstRule(p: CompiledL4Authorization, c: Conn): number {
@@ -170,16 +190,13 @@ function firstRule(p: CompiledL4Authorization, c: Conn): number {
 const NONE: readonly L4PolicyMatch[] = Object.freeze([]);
 
 function toConn(conn: L4Connection): Conn {
-  const id = conn.sourceIdentity === undefined ? undefined : parseIdentity(conn.sourceIdentity);
-  return {
-    principal: id?.principal,
-    namespace: id === undefined || id.namespace === '' ? undefined : id.namespace,
-    serviceAccount:
-      id === undefined || id.serviceAccount === '' ? undefined : `${id.namespace}/${id.serviceAccount}`,
-    src: parseIp(conn.sourceIp),
-    dst: parseIp(conn.destinationIp),
-    port: conn.destinationPort,
-  };
+  const id = conn.sourceIdentity;
+  const principal = id === undefined ? undefined : id.startsWith('spiffe://') ? id.slice(9) : id;
+  return new Conn(principal, parseIp(conn.sourceIp), parseIp(conn.destinationIp), conn.destinationPort);
+}
+
+function toCompiled(x: CompiledL4Authorization | L4Authorization): CompiledL4Authorization {
+  return 'key' in x ? (x as CompiledL4Authorization) : compileL4(x as L4Authorization);
 }
 
 /** Decides one connection against the policies that apply to the destination workload. */
@@ -187,13 +204,25 @@ export function evaluateL4(
   policies: readonly (CompiledL4Authorization | L4Authorization)[],
   conn: L4Connection,
 ): L4Decision {
+  let compiled = true;
+  for (let i = 0; i < policies.length && compiled; i++) compiled = 'key' in policies[i]!;
+  return evaluateCompiledL4(
+    compiled ? (policies as readonly CompiledL4Authorization[]) : policies.map(toCompiled),
+    conn,
+  );
+}
+
+/** evaluateL4 over already-compiled policies (what L4PolicyStore hands out). */
+export function evaluateCompiledL4(
+  policies: readonly CompiledL4Authorization[],
+  conn: L4Connection,
+): L4Decision {
   const c = toConn(conn);
   let dry: L4PolicyMatch[] | null = null;
   let allows = 0;
   let denies = 0;
   for (let i = 0; i < policies.length; i++) {
-    const x = policies[i]!;
-    const p = 'key' in x ? (x as CompiledL4Authorization) : compileL4(x as L4Authorization);
+    const p = policies[i]!;
     const a = p.authorization;
     if (a.dryRun) {
       const r = firstRule(p, c);
@@ -217,17 +246,12 @@ export function evaluateL4(
     } else allows++;
   }
   if (allows === 0) {
-    const kind = denies === 0 ? 'no-policies' : 'no-allow-policies';
-    return {
-      allowed: true,
-      kind,
-      reason: denies === 0 ? 'no policies' : 'no allow policies',
-      dryRunMatches: dry ?? NONE,
-    };
+    return denies === 0
+      ? { allowed: true, kind: 'no-policies', reason: 'no policies', dryRunMatches: dry ?? NONE }
+      : { allowed: true, kind: 'no-allow-policies', reason: 'no allow policies', dryRunMatches: dry ?? NONE };
   }
   for (let i = 0; i < policies.length; i++) {
-    const x = policies[i]!;
-    const p = 'key' in x ? (x as CompiledL4Authorization) : compileL4(x as L4Authorization);
+    const p = policies[i]!;
     const a = p.authorization;
     if (a.dryRun || a.action !== 'ALLOW') continue;
     const r = firstRule(p, c);

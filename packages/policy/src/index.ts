@@ -16,7 +16,7 @@ export type {
   L4DecisionKind,
   L4PolicyMatch,
 } from './evaluate-l4.js';
-export { compileL4, evaluateL4 } from './evaluate-l4.js';
+export { compileL4, evaluateCompiledL4, evaluateL4 } from './evaluate-l4.js';
 export { parseCidr, parseIp } from './ip.js';
 export type {
   ExtractedToken,

@@ -6,7 +6,7 @@
 import {
   type CompiledL4Authorization,
   compileL4,
-  evaluateL4,
+  evaluateCompiledL4,
   type L4Connection,
   type L4Decision,
 } from './evaluate-l4.js';
@@ -78,6 +78,6 @@ export class L4PolicyStore {
   }
 
   evaluate(w: L4WorkloadRef, conn: L4Connection): L4Decision {
-    return evaluateL4(this.forWorkload(w), conn);
+    return evaluateCompiledL4(this.forWorkload(w), conn);
   }
 }

@@ -40,6 +40,15 @@ function ipOf(s: string | undefined): IpAddr | null {
   return s === undefined ? null : parseIp(s);
 }
 
+function isDigits(s: string, from: number): boolean {
+  if (from >= s.length) return false;
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 export function buildContext(req: RequestAttributes): MatchContext {
   const id = req.sourcePrincipal === undefined ? undefined : parseIdentity(req.sourcePrincipal);
   const namespace = req.sourceNamespace ?? (id?.namespace || undefined);
@@ -47,8 +56,7 @@ export function buildContext(req: RequestAttributes): MatchContext {
   let hostNoPort = host;
   if (host !== undefined) {
     const colon = host.lastIndexOf(':');
-    if (colon > host.lastIndexOf(']') && /^[0-9]+$/.test(host.slice(colon + 1)))
-      hostNoPort = host.slice(0, colon);
+    if (colon > host.lastIndexOf(']') && isDigits(host, colon + 1)) hostNoPort = host.slice(0, colon);
   }
   const rawPath = req.http?.path;
   const q = rawPath === undefined ? -1 : rawPath.indexOf('?');

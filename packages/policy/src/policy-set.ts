@@ -91,6 +91,13 @@ export class PolicySet {
     return n;
   }
 
+  /** Every AuthorizationPolicy in force (valid), in no particular order. */
+  authorizationPolicies(): AuthorizationPolicy[] {
+    const out: AuthorizationPolicy[] = [];
+    for (const m of this.authz.values()) for (const p of m.values()) out.push(p.policy);
+    return out;
+  }
+
   /** Validates and adds or replaces one resource of any of the three kinds. Returns its problems. */
   upsert(input: unknown, options?: ValidateOptions): readonly Problem[] {
     const kind = typeof input === 'object' && input !== null ? (input as { kind?: unknown }).kind : undefined;
