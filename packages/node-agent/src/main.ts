@@ -1,7 +1,127 @@
-import { createLogger } from '@weft/telemetry';
+import { readFileSync } from 'node:fs';
+import { CertificateManager, IstioCaClient, TrustBundle, TrustDomains } from '@weft/certs';
+import { componentLogger, createLogger, createRegistry, Readiness, startAdminServers } from '@weft/telemetry';
+import { errorMessage } from '@weft/telemetry/errors';
+import { XdsClient } from '@weft/xds';
+import { NodeAgent, READY_PODS } from './agent.js';
+import { caIdentityProvider } from './certificates.js';
+import { loadConfig } from './config.js';
+import { LifecycleServer } from './lifecycle-server.js';
+
+const READY_XDS = 'xds synced';
 
 /** Entry point of weft-node: parses argv/env into a typed config and runs until signalled. */
 export async function main(argv: readonly string[]): Promise<void> {
-  const logger = createLogger({ name: 'weft-node' });
-  logger.info({ argv }, 'weft-node starting');
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(argv, process.env);
+  } catch (err) {
+    process.stderr.write(`weft-node: ${errorMessage(err)}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const logger = createLogger({ name: 'weft-node', level: config.logLevel });
+  const log = componentLogger(logger, 'main');
+  const registry = createRegistry({ defaultLabels: { component: 'weft-node' } });
+  const readiness = new Readiness();
+  readiness.require(READY_XDS, 'waiting for the first xDS response of every type');
+  readiness.require(READY_PODS, 'waiting for the pod snapshot on the lifecycle socket');
+
+  const rootPem =
+    config.caRootCertFile === undefined ? undefined : readFileSync(config.caRootCertFile, 'utf8');
+  const token = () => {
+    if (config.tokenFile === undefined) return undefined;
+    try {
+      return readFileSync(config.tokenFile, 'utf8').trim();
+    } catch (err) {
+      log.warn({ err: errorMessage(err), file: config.tokenFile }, 'cannot read the bootstrap token');
+      return undefined;
+    }
+  };
+  const xds = new XdsClient({
+    address: config.xdsAddress,
+    ...(config.xdsTls && rootPem !== undefined ? { tls: { ca: rootPem } } : {}),
+    token,
+    node: {
+      id: `ztunnel~${config.nodeName}~weft-node.weft-system~weft-system.svc.cluster.local`,
+      nodeName: config.nodeName,
+      role: 'node',
+    },
+    logger: componentLogger(logger, 'xds'),
+  });
+  const bundle = new TrustBundle(rootPem === undefined ? [] : [rootPem]);
+  const signer = new IstioCaClient({
+    address: config.caAddress,
+    roots: () => bundle.roots,
+    token,
+    clusterId: config.clusterId,
+    impersonate: true,
+  });
+  const certs = new CertificateManager({
+    signer,
+    bundle,
+    ttlSeconds: config.secretTtlSeconds,
+    registry,
+    logger: componentLogger(logger, 'certs'),
+  });
+  const agent = new NodeAgent({
+    view: xds.store,
+    identity: caIdentityProvider(certs, new TrustDomains(config.trustDomain)),
+    registry,
+    logger,
+    trustDomain: config.trustDomain,
+    readiness,
+  });
+  xds.start();
+  void xds.whenSynced().then(() => {
+    readiness.markReady(READY_XDS);
+    log.info('discovery synced');
+  });
+  const lifecycle = await LifecycleServer.start(
+    config.socketPath,
+    (req) => agent.handle(req),
+    componentLogger(logger, 'lifecycle'),
+  );
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ signal, drainSeconds: config.drainSeconds, uninstall: config.uninstallOnExit }, 'draining');
+    readiness.markNotReady('shutdown', 'draining');
+    await lifecycle.close().catch(() => undefined);
+    await agent.close({ drainMs: config.drainSeconds * 1000, uninstall: config.uninstallOnExit });
+    certs.close();
+    signer.close();
+    // The xDS client has no stop yet: process.exit below ends its stream.
+    await admin.close();
+    log.info('stopped');
+    logger.flush?.();
+    setImmediate(() => process.exit(0));
+  };
+  const admin = await startAdminServers({
+    logger,
+    registry,
+    readiness,
+    ports: config.ports,
+    configDump: () => ({
+      ...xds.store.dump(),
+      ...(agent.configDump() as object),
+      readiness: readiness.pending(),
+    }),
+    onQuit: () => void shutdown('quitquitquit'),
+  });
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  log.info(
+    {
+      node: config.nodeName,
+      xds: config.xdsAddress,
+      ca: config.caAddress,
+      socket: config.socketPath,
+      admin: admin.adminPort,
+      metrics: admin.metricsPort,
+      readiness: admin.readinessPort,
+    },
+    'weft-node started',
+  );
 }
