@@ -5,6 +5,7 @@
 import { type CidrRange, parseCidr } from './ip.js';
 import { PathMatcher } from './path-match.js';
 import { StringMatcher } from './string-match.js';
+import { applyTrustDomainAliases, type TrustDomainOptions } from './trust-domain.js';
 import type {
   AuthorizationAction,
   AuthorizationPolicy,
@@ -178,7 +179,11 @@ export function operationHasHttp(o: AuthzOperation): boolean {
 }
 
 /** Compiles a validated policy. Compile once per policy version; matching never re-parses. */
-export function compileAuthorizationPolicy(policy: AuthorizationPolicy): CompiledAuthorizationPolicy {
+export function compileAuthorizationPolicy(
+  original: AuthorizationPolicy,
+  options?: TrustDomainOptions,
+): CompiledAuthorizationPolicy {
+  const policy = applyTrustDomainAliases(original, options);
   const rules = policy.rules.map((r) => {
     const when = r.when.map(compileCondition);
     return {
@@ -189,7 +194,7 @@ export function compileAuthorizationPolicy(policy: AuthorizationPolicy): Compile
     };
   });
   return {
-    policy,
+    policy: original,
     key: `${policy.namespace}/${policy.name}`,
     action: policy.action,
     dryRun: policy.dryRun,

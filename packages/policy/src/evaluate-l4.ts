@@ -196,7 +196,7 @@ function toConn(conn: L4Connection): Conn {
 }
 
 function toCompiled(x: CompiledL4Authorization | L4Authorization): CompiledL4Authorization {
-  return 'key' in x ? (x as CompiledL4Authorization) : compileL4(x as L4Authorization);
+  return 'authorization' in x ? (x as CompiledL4Authorization) : compileL4(x as L4Authorization);
 }
 
 /** Decides one connection against the policies that apply to the destination workload. */
@@ -205,7 +205,7 @@ export function evaluateL4(
   conn: L4Connection,
 ): L4Decision {
   let compiled = true;
-  for (let i = 0; i < policies.length && compiled; i++) compiled = 'key' in policies[i]!;
+  for (let i = 0; i < policies.length && compiled; i++) compiled = 'authorization' in policies[i]!;
   return evaluateCompiledL4(
     compiled ? (policies as readonly CompiledL4Authorization[]) : policies.map(toCompiled),
     conn,

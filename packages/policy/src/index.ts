@@ -72,6 +72,8 @@ export { formatProblem, PolicyErrorCode } from './problems.js';
 export type { L4Projection } from './project-l4.js';
 export { projectL4 } from './project-l4.js';
 export { selectorMatches } from './selector.js';
+export type { TrustDomainOptions } from './trust-domain.js';
+export { expandPrincipals } from './trust-domain.js';
 export type {
   AuthorizationAction,
   AuthorizationPolicy,

@@ -103,6 +103,24 @@ describe('PolicySet scope', () => {
     expect(set.l4Authorizations().some((a) => a.name === 'at-waypoint')).toBe(false);
   });
 
+  it('GatewayClass targetRefs in the root namespace apply to every waypoint of that class', () => {
+    const s2 = fixture();
+    s2.upsert(
+      rawAp(
+        {
+          targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'GatewayClass', name: 'istio-waypoint' }],
+          action: 'DENY',
+          rules: [{}],
+        },
+        { name: 'all-waypoints', namespace: 'istio-system' },
+      ),
+    );
+    const keys = s2
+      .forTargets({ gateway: { namespace: 'prod', name: 'waypoint' }, gatewayClass: 'istio-waypoint' })
+      .all.map((p) => p.key);
+    expect(keys).toEqual(['prod/at-waypoint', 'istio-system/all-waypoints']);
+  });
+
   it('reports invalid resources and keeps the rest', () => {
     expect([...set.problems.keys()]).toEqual(['AuthorizationPolicy prod/broken']);
     expect(set.size).toBe(7);
@@ -179,6 +197,28 @@ describe('PolicySet incremental updates', () => {
     );
     set.upsert(rawAp({}, { name: 'ns-allow', namespace: 'prod' }));
     expect(set.problems.has('AuthorizationPolicy prod/ns-allow')).toBe(false);
+  });
+
+  it('trust domain aliases flow into L7 and L4', () => {
+    const set = compilePolicies({
+      authorizationPolicies: [
+        rawAp(
+          { rules: [{ from: [{ source: { principals: ['cluster.local/ns/prod/sa/a'] } }] }] },
+          { name: 'a' },
+        ),
+      ],
+      trustDomain: 'new.td',
+      trustDomainAliases: ['cluster.local'],
+    });
+    const d = evaluate(set.forWorkload({ namespace: 'prod', labels: {} }), {
+      sourcePrincipal: 'spiffe://new.td/ns/prod/sa/a',
+    });
+    expect(d.allowed).toBe(true);
+    const l4 = set.l4Authorizations().find((x) => x.name === 'a');
+    expect(l4?.rules[0]?.clauses[0]?.matches[0]?.principals).toEqual([
+      { exact: 'new.td/ns/prod/sa/a' },
+      { exact: 'cluster.local/ns/prod/sa/a' },
+    ]);
   });
 
   it('compiles 10,000 policies quickly and a decision looks at one namespace', () => {

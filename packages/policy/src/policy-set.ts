@@ -18,6 +18,7 @@ import {
 import type { Problem } from './problems.js';
 import { projectL4 } from './project-l4.js';
 import { selectorMatches } from './selector.js';
+import type { TrustDomainOptions } from './trust-domain.js';
 import type {
   AuthorizationPolicy,
   PeerAuthentication,
@@ -40,6 +41,9 @@ export interface PolicySetInput {
   readonly requestAuthentications?: readonly unknown[];
   /** The mesh-wide namespace (default `istio-system`). */
   readonly rootNamespace?: string;
+  /** Trust domain and aliases: principals in policies match identities of every alias. */
+  readonly trustDomain?: string;
+  readonly trustDomainAliases?: readonly string[];
 }
 
 interface NamespaceBucket {
@@ -76,8 +80,11 @@ export class PolicySet {
   private targetsDirty = true;
   private changes = 0;
 
-  constructor(rootNamespace = 'istio-system') {
+  private readonly trust: TrustDomainOptions | undefined;
+
+  constructor(rootNamespace = 'istio-system', trust?: TrustDomainOptions) {
     this.rootNamespace = rootNamespace;
+    this.trust = trust;
   }
 
   /** Bumped on every change; callers may cache lookups per version. */
@@ -145,7 +152,7 @@ export class PolicySet {
       m = new Map();
       this.authz.set(p.namespace, m);
     }
-    m.set(p.name, compileAuthorizationPolicy(p));
+    m.set(p.name, compileAuthorizationPolicy(p, this.trust));
     this.touch(p.namespace, p.targetRefs.length > 0);
     return [];
   }
@@ -261,6 +268,7 @@ export class PolicySet {
     if (this.targetsDirty) this.rebuildTargets();
     const keys: string[] = [];
     if (t.gateway !== undefined) keys.push(`Gateway/${t.gateway.namespace}/${t.gateway.name}`);
+    if (t.gatewayClass !== undefined) keys.push(`GatewayClass/${this.rootNamespace}/${t.gatewayClass}`);
     for (const s of t.services ?? []) keys.push(`Service/${s.namespace}/${s.name}`);
     const out: CompiledAuthorizationPolicy[] = [];
     for (const k of keys) for (const p of this.targeted.get(k) ?? []) if (!out.includes(p)) out.push(p);
@@ -321,7 +329,7 @@ export class PolicySet {
     const out: L4Authorization[] = [staticStrictPolicy(this.rootNamespace)];
     for (const m of this.authz.values()) {
       for (const p of m.values()) {
-        const a = projectL4(p.policy, this.rootNamespace).authorization;
+        const a = projectL4(p.policy, this.rootNamespace, this.trust).authorization;
         if (a !== null) out.push(a);
       }
     }
@@ -359,7 +367,11 @@ export class PolicySet {
 
 /** Builds a PolicySet from lists of plain objects; invalid ones are reported in `problems` and skipped. */
 export function compilePolicies(input: PolicySetInput): PolicySet {
-  const set = new PolicySet(input.rootNamespace);
+  const trust = {
+    ...(input.trustDomain === undefined ? {} : { trustDomain: input.trustDomain }),
+    ...(input.trustDomainAliases === undefined ? {} : { trustDomainAliases: input.trustDomainAliases }),
+  };
+  const set = new PolicySet(input.rootNamespace, trust);
   for (const p of input.authorizationPolicies ?? []) set.upsert(p);
   for (const p of input.peerAuthentications ?? []) set.upsert(p);
   for (const p of input.requestAuthentications ?? []) set.upsert(p);

@@ -13,6 +13,7 @@ import {
   type L4Rule,
   type L4StringMatch,
 } from './l4-model.js';
+import { applyTrustDomainAliases, type TrustDomainOptions } from './trust-domain.js';
 import type { AuthorizationPolicy, AuthzRule } from './types.js';
 import { parsePort } from './validate-common.js';
 import { L4_WHEN_KEYS } from './when-keys.js';
@@ -144,7 +145,12 @@ function mergeMatch(a: ReturnType<typeof emptyMatch>, b: ReturnType<typeof empty
   return out as unknown as ReturnType<typeof emptyMatch>;
 }
 
-export function projectL4(policy: AuthorizationPolicy, rootNamespace = 'istio-system'): L4Projection {
+export function projectL4(
+  original: AuthorizationPolicy,
+  rootNamespace = 'istio-system',
+  options?: TrustDomainOptions,
+): L4Projection {
+  const policy = applyTrustDomainAliases(original, options);
   if (policy.targetRefs.length > 0) {
     return { authorization: null, warnings: ['bound by targetRef: enforced at the waypoint/gateway only'] };
   }

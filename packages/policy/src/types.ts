@@ -147,6 +147,8 @@ export interface WorkloadRef {
 /** What a waypoint or gateway serves: targetRef policies bind to these. */
 export interface TargetsRef {
   readonly gateway?: ResourceRef;
+  /** The Gateway's class (`istio-waypoint`): matches GatewayClass targetRefs in the root namespace. */
+  readonly gatewayClass?: string;
   readonly services?: readonly ResourceRef[];
 }
 
