@@ -319,16 +319,28 @@ const matching: Case[] = [
     allowed: false,
   },
   {
+    name: 'paths {**} then a literal',
+    spec: { rules: [{ to: [{ operation: { paths: ['/files/{**}/meta'] } }] }] },
+    req: http(ORDERS, 'GET', '/files/a/b/meta'),
+    allowed: true,
+  },
+  {
+    name: 'paths {*} never matches an empty segment',
+    spec: { rules: [{ to: [{ operation: { paths: ['/users/{*}'] } }] }] },
+    req: http(ORDERS, 'GET', '/users/'),
+    allowed: false,
+  },
+  {
     name: 'paths {**} rest of path',
     spec: { rules: [{ to: [{ operation: { paths: ['/files/{**}'] } }] }] },
     req: http(ORDERS, 'GET', '/files/a/b/c.txt'),
     allowed: true,
   },
   {
-    name: 'paths {**} needs something',
+    name: 'paths {**} matches zero segments',
     spec: { rules: [{ to: [{ operation: { paths: ['/files/{**}'] } }] }] },
     req: http(ORDERS, 'GET', '/files/'),
-    allowed: false,
+    allowed: true,
   },
   {
     name: 'notPaths',

@@ -55,6 +55,9 @@ describe('path templates', () => {
     ['/a/{**}', '/a/b/c', true],
     ['/{*}/{*}', '/x/y', true],
     ['/a.b/{*}', '/aXb/c', false],
+    ['/a/{**}', '/a/', true],
+    ['/a/{**}/z', '/a/b/c/z', true],
+    ['/a/{*}', '/a/b?c', false],
   ];
   it.each(cases)('%s vs %s → %s', (tpl, path, want) => {
     expect(pathTemplateError(tpl)).toBeNull();

@@ -1,9 +1,13 @@
 /**
  * Request path patterns: exact, `prefix*`, `*suffix`, `*` (non-empty), and Envoy URI templates where a
- * whole segment is `{*}` (exactly one segment) or `{**}` (the rest of the path, one or more
- * characters, must be last). Templates compile to one anchored RegExp.
+ * whole segment is `{*}` (one segment: one or more path characters) or `{**}` (zero or more
+ * characters including "/"); no operator may follow `{**}`, literal segments may. Templates compile
+ * to one anchored RegExp, with Envoy's character classes (RFC 3986 pchar).
  */
 import { parsePattern, StringMatcher, type StringPattern } from './string-match.js';
+
+const PCHAR = "a-zA-Z0-9\\-._~%!$&'()+,;:@=";
+const LITERAL = new RegExp(`^[${PCHAR}]+$`);
 
 export function isPathTemplate(p: string): boolean {
   return p.includes('{') || p.includes('}');
@@ -13,14 +17,18 @@ export function isPathTemplate(p: string): boolean {
 export function pathTemplateError(p: string): string | null {
   if (!p.startsWith('/')) return 'a path template must start with "/"';
   const segments = p.slice(1).split('/');
+  let textGlob = false;
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
     if (seg === '{*}' || seg === '{**}') {
-      if (seg === '{**}' && i !== segments.length - 1) return '"{**}" must be the last segment';
+      if (textGlob) return 'no operator may follow "{**}"';
+      textGlob = seg === '{**}';
       continue;
     }
     if (/[{}*]/.test(seg))
       return `segment "${seg}" mixes text with an operator; use a whole segment {*} or {**}`;
+    if (seg === '' && i !== segments.length - 1) return 'empty segment (double "/")';
+    if (seg !== '' && !LITERAL.test(seg)) return `segment "${seg}" has characters not allowed in a path`;
   }
   return null;
 }
@@ -33,7 +41,7 @@ export function compileTemplate(p: string): RegExp {
   const parts = p
     .slice(1)
     .split('/')
-    .map((seg) => (seg === '{*}' ? '[^/]+' : seg === '{**}' ? '.+' : escapeRegExp(seg)));
+    .map((seg) => (seg === '{*}' ? `[${PCHAR}]+` : seg === '{**}' ? `[${PCHAR}/]*` : escapeRegExp(seg)));
   return new RegExp(`^/${parts.join('/')}$`);
 }
 

@@ -162,8 +162,23 @@ const cases: Case[] = [
   },
   { name: 'path template ok', spec: op({ paths: ['/a/{*}/b/{**}'] }), problems: [] },
   {
-    name: 'path template {**} not last',
+    name: 'path template: literal after {**} is fine (Envoy)',
     spec: op({ paths: ['/a/{**}/b'] }),
+    problems: [],
+  },
+  {
+    name: 'path template: operator after {**}',
+    spec: op({ paths: ['/a/{**}/{*}'] }),
+    problems: ['error WEFT_POLICY_BAD_PATH spec.rules[0].to[0].operation.paths[0]'],
+  },
+  {
+    name: 'path template: double slash',
+    spec: op({ paths: ['/a//{*}'] }),
+    problems: ['error WEFT_POLICY_BAD_PATH spec.rules[0].to[0].operation.paths[0]'],
+  },
+  {
+    name: 'path template: bad literal character',
+    spec: op({ paths: ['/a b/{*}'] }),
     problems: ['error WEFT_POLICY_BAD_PATH spec.rules[0].to[0].operation.paths[0]'],
   },
   {
