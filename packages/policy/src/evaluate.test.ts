@@ -349,9 +349,30 @@ const matching: Case[] = [
     allowed: false,
   },
   {
-    name: 'hosts case-insensitive, port ignored',
-    spec: { rules: [{ to: [{ operation: { hosts: ['Payments.prod.svc.cluster.local'] } }] }] },
+    name: 'hosts case-insensitive',
+    spec: { rules: [{ to: [{ operation: { hosts: ['Payments.Prod.svc.cluster.local:8080'] } }] }] },
     req: http(ORDERS, 'GET', '/'),
+    allowed: true,
+  },
+  {
+    // Istio matches the whole :authority: a host without a port does not match one with a port (istio#44080)
+    name: 'hosts without port vs authority with port',
+    spec: { rules: [{ to: [{ operation: { hosts: ['payments.prod.svc.cluster.local'] } }] }] },
+    req: http(ORDERS, 'GET', '/'),
+    allowed: false,
+  },
+  {
+    name: 'hosts host:* covers any port',
+    spec: { rules: [{ to: [{ operation: { hosts: ['payments.prod.svc.cluster.local:*'] } }] }] },
+    req: http(ORDERS, 'GET', '/'),
+    allowed: true,
+  },
+  {
+    name: 'hosts without port vs authority without port',
+    spec: { rules: [{ to: [{ operation: { hosts: ['payments.prod.svc.cluster.local'] } }] }] },
+    req: http(ORDERS, 'GET', '/', {
+      http: { method: 'GET', path: '/', host: 'PAYMENTS.prod.svc.cluster.local' },
+    }),
     allowed: true,
   },
   {
@@ -368,7 +389,7 @@ const matching: Case[] = [
   },
   {
     name: 'hosts suffix',
-    spec: { rules: [{ to: [{ operation: { hosts: ['*.svc.cluster.local'] } }] }] },
+    spec: { rules: [{ to: [{ operation: { hosts: ['*.svc.cluster.local:8080'] } }] }] },
     req: http(ORDERS, 'GET', '/'),
     allowed: true,
   },

@@ -29,7 +29,6 @@ export interface MatchContext {
   readonly sni: string | undefined;
   readonly http: boolean;
   readonly host: string | undefined;
-  readonly hostNoPort: string | undefined;
   readonly method: string | undefined;
   readonly path: string | undefined;
   readonly headers: HttpAttributes['headers'];
@@ -40,24 +39,10 @@ function ipOf(s: string | undefined): IpAddr | null {
   return s === undefined ? null : parseIp(s);
 }
 
-function isDigits(s: string, from: number): boolean {
-  if (from >= s.length) return false;
-  for (let i = from; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
-
 export function buildContext(req: RequestAttributes): MatchContext {
   const id = req.sourcePrincipal === undefined ? undefined : parseIdentity(req.sourcePrincipal);
   const namespace = req.sourceNamespace ?? (id?.namespace || undefined);
   const host = req.http?.host?.toLowerCase();
-  let hostNoPort = host;
-  if (host !== undefined) {
-    const colon = host.lastIndexOf(':');
-    if (colon > host.lastIndexOf(']') && isDigits(host, colon + 1)) hostNoPort = host.slice(0, colon);
-  }
   const rawPath = req.http?.path;
   const q = rawPath === undefined ? -1 : rawPath.indexOf('?');
   return {
@@ -72,7 +57,6 @@ export function buildContext(req: RequestAttributes): MatchContext {
     sni: req.sni,
     http: req.http !== undefined,
     host,
-    hostNoPort,
     method: req.http?.method,
     path: q === -1 ? rawPath : rawPath!.slice(0, q),
     headers: req.http?.headers,
@@ -98,8 +82,9 @@ function posSet<T>(s: ReadonlySet<T> | null, v: T | undefined): boolean {
 function negSet<T>(s: ReadonlySet<T> | null, v: T | undefined): boolean {
   return s === null || v === undefined || !s.has(v);
 }
+/** Istio matches hosts against the whole :authority, case-insensitively (ports included). */
 function hostMatch(m: StringMatcher, c: MatchContext): boolean {
-  return m.matches(c.host) || (c.hostNoPort !== c.host && m.matches(c.hostNoPort));
+  return m.matches(c.host);
 }
 
 /** `skipHttp`: plain TCP under a DENY — HTTP-only fields are ignored (deny on the rest). */
