@@ -127,8 +127,16 @@ export class CertificateAuthority {
         ],
         issuing: 0,
       };
-      await store.save(state);
-      (options.logger ?? silentLogger()).info({ store: store.describe() }, 'generated a new root CA');
+      try {
+        await store.save(state);
+        (options.logger ?? silentLogger()).info({ store: store.describe() }, 'generated a new root CA');
+      } catch (err) {
+        // Another pilot replica created the root first: use that one.
+        if (!(err instanceof WeftError && err.code === 'WEFT_CA_STORE_CONFLICT')) throw err;
+        const theirs = await store.load();
+        if (theirs === undefined) throw err;
+        state = theirs;
+      }
     }
     return new CertificateAuthority(options, state, store, undefined);
   }

@@ -28,6 +28,12 @@ export {
 export { authorizeIssue, staticPlacement, type WorkloadPlacement } from './authz.js';
 export { type CaMetrics, caMetrics } from './metrics.js';
 export type { CaState, RotationPhase, RotationStage, StoredRoot } from './rotation.js';
+export {
+  type HttpsSecretClientOptions,
+  httpsSecretClient,
+  SecretCaStore,
+  type SecretClient,
+} from './secret-store.js';
 export { type CaServer, type CaServerOptions, startCaServer } from './server.js';
 export { type CaStore, DirectoryCaStore, loadPluginCa, type PluginCa } from './store.js';
 
