@@ -77,7 +77,9 @@ export function handleConnectStream(
       abort.abort(
         new HboneError(HboneErrorCode.StreamReset, 'the client reset the stream before it was answered'),
       );
-      if (stream.rstCode !== h2.NGHTTP2_NO_ERROR) noteEarlyReset(server, conn);
+      // Resets caused by the session going away are not the peer's doing.
+      if (stream.rstCode !== h2.NGHTTP2_NO_ERROR && conn.session?.destroyed === false && !conn.session.closed)
+        noteEarlyReset(server, conn);
     }
   });
   const request: ConnectRequest = {
@@ -90,6 +92,20 @@ export function handleConnectStream(
     connection: conn.addresses,
     signal: abort.signal,
   };
+  // Ask the handler on the next turn: a RST_STREAM in the same read (rapid reset) then cancels the
+  // stream before any upstream connect starts.
+  setImmediate(decide, server, stream, request, () => {
+    decided = true;
+  });
+}
+
+function decide(
+  server: HboneServerImpl,
+  stream: ServerHttp2Stream,
+  request: ConnectRequest,
+  markDecided: () => void,
+): void {
+  if (stream.destroyed || stream.closed) return;
   let result: ConnectDecision | Promise<ConnectDecision>;
   try {
     result = server.options.handler(request);
@@ -99,12 +115,12 @@ export function handleConnectStream(
   if (result instanceof Promise) {
     result.then(
       (decision) => {
-        decided = true;
+        markDecided();
         apply(server, stream, request, decision);
       },
       (err: unknown) => {
-        decided = true;
-        server.log.warn({ err: errorMessage(err), authority }, 'HBONE handler failed');
+        markDecided();
+        server.log.warn({ err: errorMessage(err), authority: request.authority }, 'HBONE handler failed');
         const status = err instanceof HboneError && err.status !== undefined ? err.status : 503;
         refuse(
           stream,
@@ -114,7 +130,7 @@ export function handleConnectStream(
       },
     );
   } else {
-    decided = true;
+    markDecided();
     apply(server, stream, request, result);
   }
 }

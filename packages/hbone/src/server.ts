@@ -41,6 +41,7 @@ export interface ServerConnection {
   earlyResets: number;
   earlyResetWindowStart: number;
   reported: boolean;
+  failed: boolean;
 }
 
 /** Reads the chain-verification result OpenSSL recorded during the handshake (null when trusted). */
@@ -128,6 +129,7 @@ export class HboneServerImpl implements HboneServer {
       earlyResets: 0,
       earlyResetWindowStart: 0,
       reported: false,
+      failed: false,
     };
     this.#connections.add(conn);
     raw.once('close', () => this.#onRawClose(conn));
@@ -166,6 +168,8 @@ export class HboneServerImpl implements HboneServer {
 
   /** Close a connection because of `err` (reported once, at close). */
   fail(conn: ServerConnection, err: Error): void {
+    if (conn.failed) return;
+    conn.failed = true;
     conn.error ??= err;
     this.log.debug(
       { err: err.message, code: (err as HboneError).code, remote: conn.addresses.remoteAddress },
@@ -176,8 +180,11 @@ export class HboneServerImpl implements HboneServer {
         err instanceof HboneError && err.code === HboneErrorCode.Protocol
           ? h2.NGHTTP2_ENHANCE_YOUR_CALM
           : h2.NGHTTP2_NO_ERROR;
-      conn.session.goaway(code);
-      conn.session.destroy();
+      const session = conn.session;
+      session.goaway(code);
+      // Give the GOAWAY a turn to be written before the socket goes.
+      setImmediate(() => session.destroy());
+      return;
     }
     conn.tls?.destroy();
     conn.raw.destroy();

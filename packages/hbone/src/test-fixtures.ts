@@ -102,3 +102,76 @@ export const FRAME = {
   GOAWAY: 7,
   CONTINUATION: 9,
 } as const;
+
+export interface RawFrame {
+  type: number;
+  flags: number;
+  streamId: number;
+  payload: Buffer;
+}
+
+/** A hand-driven HTTP/2 client over mutual TLS that records every frame the server sends. */
+export class RawH2 {
+  readonly frames: RawFrame[] = [];
+  readonly closed: Promise<void>;
+  #buf = Buffer.alloc(0);
+
+  private constructor(readonly socket: import('node:tls').TLSSocket) {
+    socket.on('error', () => {});
+    socket.on('data', (d: Buffer) => {
+      this.#buf = Buffer.concat([this.#buf, d]);
+      while (this.#buf.length >= 9) {
+        const len = this.#buf.readUIntBE(0, 3);
+        if (this.#buf.length < 9 + len) break;
+        this.frames.push({
+          type: this.#buf[3] ?? 0,
+          flags: this.#buf[4] ?? 0,
+          streamId: this.#buf.readUInt32BE(5) & 0x7fffffff,
+          payload: this.#buf.subarray(9, 9 + len),
+        });
+        this.#buf = this.#buf.subarray(9 + len);
+      }
+    });
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+  }
+
+  static async connect(port: number, creds: import('./credentials.js').HboneCredentials): Promise<RawH2> {
+    const { connect } = await import('node:tls');
+    const socket = connect({
+      port,
+      host: '127.0.0.1',
+      secureContext: creds.secureContext(),
+      ALPNProtocols: ['h2'],
+      rejectUnauthorized: false,
+    });
+    const raw = new RawH2(socket);
+    await once(socket, 'secureConnect');
+    socket.write(Buffer.concat([H2_PREFACE, h2frame(FRAME.SETTINGS, 0, 0), h2frame(FRAME.SETTINGS, 1, 0)]));
+    return raw;
+  }
+
+  /** HEADERS for a CONNECT to `authority` on `streamId`. */
+  static connectHeaders(streamId: number, authority: string): Buffer {
+    return h2frame(
+      FRAME.HEADERS,
+      0x4,
+      streamId,
+      hpack([
+        [':method', 'CONNECT'],
+        [':authority', authority],
+      ]),
+    );
+  }
+
+  /** The error code of the GOAWAY the server sent, if any. */
+  goawayCode(): number | undefined {
+    const g = this.frames.find((f) => f.type === FRAME.GOAWAY);
+    return g?.payload.readUInt32BE(4);
+  }
+
+  /** Writes, ignoring errors once the server has hung up. */
+  write(data: Buffer): boolean {
+    if (this.socket.destroyed) return false;
+    return this.socket.write(data);
+  }
+}
