@@ -77,6 +77,7 @@ export class PolicySet {
   private readonly peer = new Map<string, Map<string, PeerAuthentication>>();
   private readonly requestAuthn = new Map<string, Map<string, RequestAuthentication>>();
   private readonly workloadCache = new Map<string, WeakMap<object, PolicyBundle>>();
+  private readonly targetCache = new WeakMap<TargetsRef, { version: number; bundle: PolicyBundle }>();
   private targetsDirty = true;
   private changes = 0;
 
@@ -263,8 +264,10 @@ export class PolicySet {
     this.targetsDirty = false;
   }
 
-  /** The policies bound by targetRef(s) to a waypoint/gateway and the services it serves. */
+  /** The policies bound by targetRef(s) to a waypoint/gateway and the services it serves (cached per object). */
   forTargets(t: TargetsRef): PolicyBundle {
+    const hit = this.targetCache.get(t);
+    if (hit !== undefined && hit.version === this.changes) return hit.bundle;
     if (this.targetsDirty) this.rebuildTargets();
     const keys: string[] = [];
     if (t.gateway !== undefined) keys.push(`Gateway/${t.gateway.namespace}/${t.gateway.name}`);
@@ -272,7 +275,9 @@ export class PolicySet {
     for (const s of t.services ?? []) keys.push(`Service/${s.namespace}/${s.name}`);
     const out: CompiledAuthorizationPolicy[] = [];
     for (const k of keys) for (const p of this.targeted.get(k) ?? []) if (!out.includes(p)) out.push(p);
-    return bundlePolicies(out);
+    const bundle = bundlePolicies(out);
+    this.targetCache.set(t, { version: this.changes, bundle });
+    return bundle;
   }
 
   private requestAuthnFor(

@@ -128,6 +128,22 @@ const cases: Case[] = [
     problems: ['error WEFT_POLICY_MISSING_FIELD spec.rules[0].from[0].source'],
   },
   {
+    name: 'empty from/to lists',
+    spec: { rules: [{ from: [], to: [] }] },
+    problems: [
+      'error WEFT_POLICY_MISSING_FIELD spec.rules[0].from',
+      'error WEFT_POLICY_MISSING_FIELD spec.rules[0].to',
+    ],
+  },
+  {
+    name: 'CUSTOM without rules warns',
+    spec: { action: 'CUSTOM', provider: { name: 'ext' } },
+    problems: [
+      'warning WEFT_POLICY_MISSING_FIELD spec.rules',
+      'warning WEFT_POLICY_CUSTOM_UNSUPPORTED spec.action',
+    ],
+  },
+  {
     name: 'from without source',
     spec: { rules: [{ from: [{}] }] },
     problems: ['error WEFT_POLICY_MISSING_FIELD spec.rules[0].from[0].source'],

@@ -186,6 +186,15 @@ function readRule(v: unknown, path: string, p: ProblemList): AuthzRule {
     return { from, to, when };
   }
   checkFields(v, ['from', 'to', 'when'], path, p);
+  for (const key of ['from', 'to', 'when'] as const) {
+    if (Array.isArray(v[key]) && (v[key] as unknown[]).length === 0) {
+      p.error(
+        C.MissingField,
+        `${path}.${key}`,
+        `${key} must not be an empty list; omit it to match anything`,
+      );
+    }
+  }
   getList(v, 'from', path, p).forEach((f, i) => {
     const at = `${path}.from[${i}]`;
     if (!isObj(f)) {
@@ -269,6 +278,13 @@ export function validateAuthorizationPolicy(
     );
   }
   const rules = getList(spec, 'rules', 'spec', p).map((r, i) => readRule(r, `spec.rules[${i}]`, p));
+  if (action === 'CUSTOM' && rules.length === 0) {
+    p.warn(
+      C.MissingField,
+      'spec.rules',
+      'a CUSTOM policy without rules never triggers; add rules: [{}] to match every request',
+    );
+  }
   const dryRunText = meta.annotations[DRY_RUN_ANNOTATION];
   if (dryRunText !== undefined && dryRunText !== 'true' && dryRunText !== 'false') {
     p.error(
