@@ -273,3 +273,25 @@ export function evaluateCompiledL4(
     dryRunMatches: dry ?? NONE,
   };
 }
+
+/** Per-policy trace for explanations: each policy (compiled or not) with its first matching rule, or -1. */
+export function traceL4(
+  policies: readonly (CompiledL4Authorization | L4Authorization)[],
+  conn: L4Connection,
+): {
+  readonly policy: string;
+  readonly action: L4Authorization['action'];
+  readonly dryRun: boolean;
+  readonly matchedRule: number;
+}[] {
+  const c = toConn(conn);
+  return policies.map((x) => {
+    const p = toCompiled(x);
+    return {
+      policy: p.key,
+      action: p.authorization.action,
+      dryRun: p.authorization.dryRun,
+      matchedRule: firstRule(p, c),
+    };
+  });
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestAttributes } from './attributes.js';
 import { evaluate } from './evaluate.js';
+import { explain, formatExplanation } from './explain.js';
 import { cap } from './test-helpers.js';
 
 const ORDERS = 'cluster.local/ns/prod/sa/orders';
@@ -219,5 +220,37 @@ describe('evaluate: Istio order and the brief examples', () => {
     expect(d.dryRunMatches).toEqual([
       { policy: 'prod/dry', namespace: 'prod', name: 'dry', action: 'DENY', ruleIndex: 0 },
     ]);
+  });
+});
+
+describe('explain (weftctl check authz)', () => {
+  it('lists every applicable policy with the rule that matched', () => {
+    const e = explain(
+      [
+        cap(
+          {
+            rules: [
+              { to: [{ operation: { ports: ['1'] } }] },
+              { from: [{ source: { principals: [ORDERS] } }] },
+            ],
+          },
+          { name: 'allow' },
+        ),
+        cap(
+          { action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin'] } }] }] },
+          { name: 'deny-admin' },
+        ),
+        cap({ action: 'DENY', rules: [{}] }, { name: 'dry', annotations: { 'istio.io/dry-run': 'true' } }),
+      ],
+      http(ORDERS, 'GET', '/'),
+    );
+    expect(formatExplanation(e)).toBe(
+      [
+        'ALLOW: allowed by prod/allow rule 1',
+        '  DENY prod/deny-admin: no rule matched (1 rules)',
+        '  ALLOW prod/allow: matched rule 1',
+        '  DENY (dry-run) prod/dry: matched rule 0',
+      ].join('\n'),
+    );
   });
 });

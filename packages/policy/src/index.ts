@@ -16,7 +16,9 @@ export type {
   L4DecisionKind,
   L4PolicyMatch,
 } from './evaluate-l4.js';
-export { compileL4, evaluateCompiledL4, evaluateL4 } from './evaluate-l4.js';
+export { compileL4, evaluateCompiledL4, evaluateL4, traceL4 } from './evaluate-l4.js';
+export type { Explanation, PolicyTrace } from './explain.js';
+export { explain, formatExplanation } from './explain.js';
 export { parseCidr, parseIp } from './ip.js';
 export type {
   ExtractedToken,

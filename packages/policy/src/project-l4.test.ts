@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateL4, type L4Connection } from './evaluate-l4.js';
+import { evaluateL4, type L4Connection, traceL4 } from './evaluate-l4.js';
 import { emptyMatch } from './l4-model.js';
 import { L4PolicyStore } from './l4-store.js';
 import { projectL4 } from './project-l4.js';
@@ -363,6 +363,14 @@ describe('evaluateL4 order and reasons', () => {
     const d = evaluateL4(policies, c);
     expect(d.allowed).toBe(allowed);
     expect(d.reason).toBe(reason);
+  });
+
+  it('traces every policy for explanations', () => {
+    expect(traceL4([allow, deny, dry], conn({ destinationPort: 22 }))).toEqual([
+      { policy: 'prod/allow-prod', action: 'ALLOW', dryRun: false, matchedRule: 0 },
+      { policy: 'prod/no-ssh', action: 'DENY', dryRun: false, matchedRule: 0 },
+      { policy: 'prod/dry', action: 'DENY', dryRun: true, matchedRule: 0 },
+    ]);
   });
 
   it('reports dry-run matches', () => {
