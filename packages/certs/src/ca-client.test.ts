@@ -22,6 +22,7 @@ import {
   TrustBundleServiceService,
   type WatchTrustBundleRequest,
 } from './gen/weft/ca/v1/trust_bundle.js';
+import { startPilotCertificates } from './pilot-client.js';
 import { CsrSigner } from './testing.js';
 import { TrustBundle } from './trust-bundle.js';
 
@@ -134,6 +135,22 @@ describe('IstioCaClient and TrustBundleWatcher over gRPC/TLS', () => {
       code: 'WEFT_CERTS_CA_UNAVAILABLE',
     });
     client.close();
+  });
+
+  it('startPilotCertificates wires bundle stream, CA client and manager', async () => {
+    const port = await start();
+    const pc = startPilotCertificates({
+      address: `127.0.0.1:${port}`,
+      rootPem: ca.certPem,
+      token: () => 't',
+      ttlSeconds: 600,
+    });
+    await pc.ready;
+    const cert = await pc.client.getCertificate(ID);
+    expect(cert.identity).toBe(ID);
+    expect(pc.client.secureContext(ID)).toBeDefined();
+    expect(pc.bundle.roots).toHaveLength(1); // the streamed bundle equals the bootstrap root: no change
+    pc.close();
   });
 
   it('follows bundle updates, keeps the last bundle while pilot is down, and reconnects', async () => {

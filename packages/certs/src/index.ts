@@ -37,6 +37,11 @@ export type { PilotConnection } from './grpc-tls.js';
 export { CertificateManager, type CertificateManagerOptions, type CertificateSigner } from './manager.js';
 export { type CertMetrics, certMetrics } from './metrics.js';
 export { type PemBlock, pemBlocks, splitCertificates, toPem } from './pem.js';
+export {
+  type PilotCertificates,
+  type PilotCertificatesOptions,
+  startPilotCertificates,
+} from './pilot-client.js';
 export { SecureContextCache } from './secure-context.js';
 export {
   formatPrincipal,
