@@ -8,7 +8,7 @@ import {
   TrustBundle,
   TrustBundleWatcher,
 } from '@weft/certs';
-import { Registry } from '@weft/telemetry';
+import { createLogger, Registry } from '@weft/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BootstrapTokenAuthenticator } from './authn.js';
 import { CertificateAuthority } from './authority.js';
@@ -25,6 +25,7 @@ describe('CA server over gRPC/TLS', () => {
   let ca: CertificateAuthority;
   let server: CaServer;
   let registry: Registry;
+  const logLines: string[] = [];
   const client = (token: string | undefined, impersonate = true) =>
     new IstioCaClient({
       address: `127.0.0.1:${server.port}`,
@@ -46,6 +47,11 @@ describe('CA server over gRPC/TLS', () => {
       port: 0,
       host: '127.0.0.1',
       registry,
+      logger: createLogger({
+        name: 'weft-pilot',
+        level: 'debug',
+        destination: { write: (line: string) => void logLines.push(line) },
+      }),
       authenticator: new BootstrapTokenAuthenticator({
         'node1-token-0001': { kind: 'node', node: 'node1' },
         'node2-token-0002': { kind: 'node', node: 'node2' },
@@ -153,6 +159,24 @@ describe('CA server over gRPC/TLS', () => {
     expect(metrics).toMatch(/weft_ca_refusals_total\{code="WEFT_CA_NOT_ON_NODE"\} 1/);
     expect(metrics).toMatch(/citadel_server_authentication_failure_count 3/);
     node1.close();
+  });
+
+  it('logs each refusal with its code, caller and identity, and never the CSR, keys or tokens', () => {
+    const refusals = logLines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'certificate request refused');
+    expect(refusals.map((l) => l.code)).toEqual(
+      expect.arrayContaining(['WEFT_CA_NOT_ON_NODE', 'WEFT_CERTS_BAD_CSR', 'WEFT_CA_UNAUTHENTICATED']),
+    );
+    expect(refusals.find((l) => l.code === 'WEFT_CA_NOT_ON_NODE')).toMatchObject({
+      caller: 'node/node1',
+      identity: POD_B,
+    });
+    const all = logLines.join('');
+    expect(all).not.toMatch(/BEGIN (CERTIFICATE REQUEST|PRIVATE KEY|EC PRIVATE KEY)/);
+    expect(all).not.toMatch(/MII[A-Za-z0-9+/]{20}/); // no base64 DER of any CSR, key or certificate
+    expect(all).not.toContain('node1-token-0001');
+    expect(all).not.toContain('no-such-token-99');
   });
 
   it('a message over the size limit is refused by gRPC itself', async () => {
