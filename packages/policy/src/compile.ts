@@ -52,7 +52,7 @@ export interface CompiledCondition {
   readonly attr: WhenAttribute;
   readonly values: ValueMatcher | null;
   readonly notValues: ValueMatcher | null;
-  /** Needs HTTP (or JWT) attributes. */
+  /** Needs an HTTP request (headers, JWT); false for keys plain TCP has (ips, ports, SNI). */
   readonly http: boolean;
 }
 
@@ -60,7 +60,7 @@ export interface CompiledRule {
   readonly from: readonly CompiledSource[];
   readonly to: readonly CompiledOperation[];
   readonly when: readonly CompiledCondition[];
-  /** The rule uses an HTTP-only attribute somewhere. */
+  /** The rule uses an attribute only an HTTP request has (method, path, host, headers, JWT). */
   readonly hasHttp: boolean;
 }
 
@@ -152,10 +152,22 @@ function compileCondition(c: AuthzCondition): CompiledCondition {
     attr,
     values: valueMatcher(attr, c.values),
     notValues: valueMatcher(attr, c.notValues),
-    http: !L4_WHEN_KEYS.has(c.key),
+    http: !TCP_WHEN_KEYS.has(c.key),
   };
 }
 
+/**
+ * Keys a waypoint/gateway can evaluate on plain TCP (Envoy's network RBAC): the node agent's L4 keys
+ * plus the original client address and the TLS SNI. Headers and JWT claims need HTTP.
+ */
+const TCP_WHEN_KEYS: ReadonlySet<string> = new Set([...L4_WHEN_KEYS, 'remote.ip', 'connection.sni']);
+
+/** Needs an HTTP request at a waypoint/gateway (request principals come from a JWT). */
+function sourceNeedsRequest(s: AuthzSource): boolean {
+  return s.requestPrincipals.length + s.notRequestPrincipals.length > 0;
+}
+
+/** Not enforceable by the node agent (istiod drops these for ztunnel). */
 export function sourceHasHttp(s: AuthzSource): boolean {
   return (
     s.requestPrincipals.length +
@@ -190,7 +202,7 @@ export function compileAuthorizationPolicy(
       from: r.from.map((s) => compileSource(s, policy.namespace)),
       to: r.to.map(compileOperation),
       when,
-      hasHttp: r.from.some(sourceHasHttp) || r.to.some(operationHasHttp) || when.some((c) => c.http),
+      hasHttp: r.from.some(sourceNeedsRequest) || r.to.some(operationHasHttp) || when.some((c) => c.http),
     };
   });
   return {

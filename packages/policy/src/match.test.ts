@@ -591,6 +591,30 @@ const matching: Case[] = [
   },
   // plain TCP at a waypoint/gateway: ALLOW rules needing HTTP never match
   {
+    name: 'TCP request vs SNI rule (plain TCP has SNI)',
+    spec: { rules: [{ when: [{ key: 'connection.sni', values: ['api.example.com'] }] }] },
+    req: mtls(ORDERS, { sni: 'api.example.com' }),
+    allowed: true,
+  },
+  {
+    name: 'TCP request vs remoteIpBlocks',
+    spec: { rules: [{ from: [{ source: { remoteIpBlocks: ['10.0.0.0/24'] } }] }] },
+    req: mtls(undefined),
+    allowed: true,
+  },
+  {
+    name: 'TCP request vs header ALLOW rule',
+    spec: { rules: [{ when: [{ key: 'request.headers[x-a]', values: ['b'] }] }] },
+    req: mtls(ORDERS),
+    allowed: false,
+  },
+  {
+    name: 'TCP request vs requestPrincipals ALLOW rule',
+    spec: { rules: [{ from: [{ source: { requestPrincipals: ['*'] } }] }] },
+    req: mtls(ORDERS),
+    allowed: false,
+  },
+  {
     name: 'TCP request vs HTTP ALLOW rule',
     spec: { rules: [{ to: [{ operation: { methods: ['GET'] } }] }] },
     req: mtls(ORDERS),
@@ -613,7 +637,12 @@ describe('evaluate: ALLOW policy matching (allowed ⇔ the rule matched)', () =>
 });
 
 describe('evaluate: the same rules as DENY (denied ⇔ matched; plain TCP denies on the non-HTTP part)', () => {
-  const tcpHttpOnly = new Set(['TCP request vs HTTP ALLOW rule', 'TCP request vs notPaths ALLOW rule']);
+  const tcpHttpOnly = new Set([
+    'TCP request vs HTTP ALLOW rule',
+    'TCP request vs notPaths ALLOW rule',
+    'TCP request vs header ALLOW rule',
+    'TCP request vs requestPrincipals ALLOW rule',
+  ]);
   it.each(matching)('$name', ({ name, spec, req, allowed }) => {
     const d = evaluate([cap({ action: 'DENY', ...(spec as object) })], req);
     // an HTTP-only DENY rule, checked against plain TCP, keeps only its L4 part (here: nothing) → denies

@@ -94,10 +94,10 @@ function sourceMatches(s: CompiledSource, c: MatchContext, skipHttp: boolean): b
   if (!posIp(s.ipBlocks, c.sourceIp) || !negIp(s.notIpBlocks, c.sourceIp)) return false;
   if (!posSet(s.serviceAccounts, c.serviceAccount) || !negSet(s.notServiceAccounts, c.serviceAccount))
     return false;
+  if (!posIp(s.remoteIpBlocks, c.remoteIp) || !negIp(s.notRemoteIpBlocks, c.remoteIp)) return false;
   if (skipHttp) return true;
   const rp = c.auth?.principal;
-  if (!pos(s.requestPrincipals, rp) || !neg(s.notRequestPrincipals, rp)) return false;
-  return posIp(s.remoteIpBlocks, c.remoteIp) && negIp(s.notRemoteIpBlocks, c.remoteIp);
+  return pos(s.requestPrincipals, rp) && neg(s.notRequestPrincipals, rp);
 }
 
 function operationMatches(o: CompiledOperation, c: MatchContext, skipHttp: boolean): boolean {

@@ -404,7 +404,7 @@ describe('validateAuthorizationPolicy', () => {
     {
       name: 'unknown top-level field',
       obj: { ...rawAp({}), specs: {} },
-      problems: ['error WEFT_POLICY_UNKNOWN_FIELD .specs'],
+      problems: ['error WEFT_POLICY_UNKNOWN_FIELD specs'],
     },
     {
       name: 'bad dry-run annotation',

@@ -20,7 +20,7 @@ export function checkFields(obj: Obj, allowed: readonly string[], path: string, 
     if (!allowed.includes(key)) {
       p.error(
         C.UnknownField,
-        `${path}.${key}`,
+        path === '' ? key : `${path}.${key}`,
         `unknown field "${key}"; expected one of ${allowed.join(', ')}`,
       );
     }
