@@ -53,6 +53,9 @@ export async function installCapture(
   await mustRun(netnsPath, ['ip', '-batch', '-'], `${routing.add.join('\n')}\n`);
   const saved = await mustRun(netnsPath, ['iptables-save']);
   await mustRun(netnsPath, ['iptables-restore', '-w', '5'], mergeTables(saved, captureTables(config)));
+  // When one of several SO_REUSEPORT listeners closes (agent handover), hand its queued connections to
+  // the others instead of resetting them (Linux >= 5.14; harmless where missing).
+  await inNs(netnsPath, ['sysctl', '-qw', 'net.ipv4.tcp_migrate_req=1']);
 }
 
 /** Removes Weft's rules from the namespace, leaving everything else; the pod then talks directly. */

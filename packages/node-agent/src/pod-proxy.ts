@@ -250,12 +250,20 @@ export class PodProxy {
     const pool = this.#pool;
     if (pool === undefined) return void client.destroy();
     client.pause();
+    const request = {
+      nextHop: { host: route.nextHop.host, port: route.nextHop.port, sourceIp: this.pod.ips[0] as string },
+      authority: route.authority,
+      expectedIdentities: route.expectedIdentities,
+      forwardedFor: hostPort(client.remoteAddress ?? '', client.remotePort ?? 0),
+    };
     pool
-      .open({
-        nextHop: { host: route.nextHop.host, port: route.nextHop.port, sourceIp: this.pod.ips[0] as string },
-        authority: route.authority,
-        expectedIdentities: route.expectedIdentities,
-        forwardedFor: hostPort(client.remoteAddress ?? '', client.remotePort ?? 0),
+      .open(request)
+      // No byte of the client's has been forwarded yet, so a tunnel refused before any answer (the peer
+      // agent sent GOAWAY during a handover, or its connection just closed) is retried once on a new one.
+      .catch((err: unknown) => {
+        if ((err as { status?: number }).status !== undefined || client.destroyed) throw err;
+        this.#log.debug({ err: errorMessage(err) }, 'retrying tunnel open once');
+        return pool.open(request);
       })
       .then(
         (tunnel) => {
