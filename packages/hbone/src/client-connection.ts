@@ -38,7 +38,7 @@ export interface Established {
 }
 
 const CERT_ERROR =
-  /^(UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|CERT_|ERR_TLS_CERT|INVALID_CA|PATH_LENGTH|HOSTNAME_MISMATCH|ERR_SSL_TLSV1_ALERT_UNKNOWN_CA)/;
+  /^(UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|CERT_|ERR_TLS_CERT|INVALID_CA|PATH_LENGTH|HOSTNAME_MISMATCH)/;
 
 function defaultConnect(hop: NextHop): Socket {
   return netConnect({ host: hop.host, port: hop.port, noDelay: true, keepAlive: true });
