@@ -147,13 +147,20 @@ function wordsToBytes(words: readonly number[]): Uint8Array {
   return out;
 }
 
-/** Builds a range from the L4 model's `{address bytes, length}`. */
+/** Builds a range from the L4 model's `{address bytes, length}` (no string round trip). */
 export function cidrFromBytes(address: Uint8Array, length: number): CidrRange | null {
-  if (address.length === 4) return parseCidr(`${address.join('.')}/${length}`);
-  if (address.length !== 16) return null;
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((address[i]! << 8) | address[i + 1]!).toString(16));
-  return parseCidr(`${groups.join(':')}/${length}`);
+  if (address.length !== 4 && address.length !== 16) return null;
+  const v6 = address.length === 16;
+  if (length < 0 || length > (v6 ? 128 : 32)) return null;
+  const words: number[] = [];
+  for (let i = 0; i < address.length; i += 4) {
+    words.push(
+      ((address[i]! << 24) | (address[i + 1]! << 16) | (address[i + 2]! << 8) | address[i + 3]!) >>> 0,
+    );
+  }
+  const mask = words.map((_, i) => maskWord(length - i * 32));
+  const net = words.map((w, i) => (w & mask[i]!) >>> 0);
+  return { v6, net, mask, bytes: address, length };
 }
 
 export function cidrContains(range: CidrRange, ip: IpAddr): boolean {
