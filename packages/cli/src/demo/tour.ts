@@ -1,0 +1,117 @@
+/**
+ * The guided tour: one command per step, what you should see, and which part of Weft it needs. The same
+ * text is printed by `weftctl demo up` / `weftctl demo tour` and written in README.md's "Demo tour".
+ */
+
+export interface TourStep {
+  title: string;
+  /** Each runs on its own from the repository root; `weftctl` = `node packages/cli/bin/weftctl.mjs`. */
+  commands: string[];
+  expect: string;
+  /** Components the step needs (ids of the components `demo up` reports). */
+  needs: string[];
+}
+
+const curl = "curl -s -o /dev/null -w '%{http_code}\\n'";
+
+export function tourSteps(stateDir: string): TourStep[] {
+  return [
+    {
+      title: 'A pod calls another; the node agents carry it over mutual TLS (HBONE)',
+      commands: [
+        'weftctl demo exec web -- curl -s http://orders.prod/get',
+        'weftctl demo exec web -- curl -s http://payments-0.prod.pod:8080/headers',
+      ],
+      expect:
+        'httpbin answers (200); "origin" is the caller\'s own pod IP (10.44.1.20): the source address survives the tunnel',
+      needs: ['pilot', 'node1', 'node2'],
+    },
+    {
+      title: 'Check that the connection really is mutual TLS',
+      commands: ['weftctl check tls frontend/web-0'],
+      expect:
+        'both ends present SPIFFE certificates (spiffe://cluster.local/ns/frontend/sa/web → …/ns/prod/sa/orders)',
+      needs: ['pilot', 'node1', 'check-tls'],
+    },
+    {
+      title: 'PERMISSIVE: plaintext from outside the mesh is still accepted',
+      commands: [`weftctl demo exec outside -- ${curl} -m 3 http://10.44.2.10:8080/get`],
+      expect: '200 (the "outside" namespace is not in the mesh: no certificate, no tunnel)',
+      needs: ['pilot', 'node2'],
+    },
+    {
+      title: 'Migrate prod to STRICT mutual TLS',
+      commands: [
+        'weftctl demo apply strict',
+        `weftctl demo exec outside -- ${curl} -m 3 http://10.44.2.10:8080/get`,
+        `weftctl demo exec web -- ${curl} http://payments-0.prod.pod:8080/get`,
+      ],
+      expect: 'the plaintext call now fails (000: connection reset) while the meshed call still gets 200',
+      needs: ['pilot', 'node1', 'node2'],
+    },
+    {
+      title: "AuthorizationPolicy at prod's waypoint: only orders may POST /charge to payments",
+      commands: [
+        'weftctl demo apply authz',
+        'weftctl demo exec web -- curl -s -X POST http://payments.prod/charge',
+        `weftctl demo exec orders -- ${curl} -X POST http://payments.prod/charge`,
+      ],
+      expect: 'web gets 403 "RBAC: access denied" from the waypoint; orders gets 200',
+      needs: ['pilot', 'node1', 'node2', 'waypoint'],
+    },
+    {
+      title: 'End-user JWTs (RequestAuthentication at the waypoint)',
+      commands: [
+        'weftctl demo apply jwt',
+        `weftctl demo exec orders -- ${curl} -X POST -H "Authorization: Bearer $(weftctl demo token valid)" http://payments.prod/charge`,
+        `weftctl demo exec orders -- ${curl} -X POST -H "Authorization: Bearer $(weftctl demo token expired)" http://payments.prod/charge`,
+        `weftctl demo exec orders -- ${curl} -X POST -H "Authorization: Bearer $(weftctl demo token wrong-aud)" http://payments.prod/charge`,
+      ],
+      expect:
+        '200 for the valid token, 401 for the expired one ("Jwt is expired"), 403 for the wrong audience',
+      needs: ['pilot', 'node1', 'node2', 'waypoint'],
+    },
+    {
+      title: 'Metrics (Istio names) and the access log',
+      commands: [
+        'curl -s 127.0.0.1:15020/metrics | grep istio_tcp_connections_opened_total',
+        'weftctl demo exec waypoint -- curl -s 127.0.0.1:15020/metrics | grep istio_requests_total',
+        `tail -n 3 ${stateDir}/logs/node1.log`,
+      ],
+      expect:
+        'counters labelled with source/destination workloads and principals; one access-log line per connection',
+      needs: ['pilot', 'node1'],
+    },
+    {
+      title: 'Rotate the CA root in three stages while traffic flows',
+      commands: [
+        'weftctl demo traffic --duration 60 &',
+        'weftctl ca rotate --stage add',
+        'weftctl ca rotate --stage switch',
+        'weftctl ca rotate --stage retire --force',
+        'wait',
+      ],
+      expect: 'the traffic loop ends with "0 failed"; `weftctl ca status` shows one new root',
+      needs: ['pilot', 'node1', 'node2', 'ca-rotate'],
+    },
+  ];
+}
+
+/** The tour as text, marking steps whose components are missing (`missing` = component ids). */
+export function renderTour(stateDir: string, missing: ReadonlySet<string> = new Set()): string {
+  const out: string[] = [
+    'Demo tour (weftctl = node packages/cli/bin/weftctl.mjs, e.g. alias weftctl="node $PWD/packages/cli/bin/weftctl.mjs"):',
+    '',
+  ];
+  tourSteps(stateDir).forEach((step, i) => {
+    const lacking = step.needs.filter((n) => missing.has(n));
+    out.push(
+      `${i + 1}. ${step.title}${lacking.length > 0 ? `   [not available: ${lacking.join(', ')} missing]` : ''}`,
+    );
+    for (const c of step.commands) out.push(`     $ ${c}`);
+    out.push(`     → ${step.expect}`);
+    out.push('');
+  });
+  out.push('When done: weftctl demo down');
+  return `${out.join('\n')}\n`;
+}
