@@ -254,3 +254,47 @@ describe('explain (weftctl check authz)', () => {
     );
   });
 });
+
+describe('dry-run shadow decision', () => {
+  const allowAll = cap({ rules: [{}] }, { name: 'allow-all' });
+  const dryDeny = cap(
+    { action: 'DENY', rules: [{ to: [{ operation: { ports: ['8080'] } }] }] },
+    { name: 'dry-deny', annotations: { 'istio.io/dry-run': 'true' } },
+  );
+  const dryAllowOrders = cap(
+    { rules: [{ from: [{ source: { principals: [ORDERS] } }] }] },
+    { name: 'dry-allow', annotations: { 'istio.io/dry-run': 'true' } },
+  );
+  const cases = [
+    {
+      name: 'dry-run DENY would deny',
+      policies: [allowAll, dryDeny],
+      req: mtls(ORDERS),
+      allowed: true,
+      shadow: 'denied by prod/dry-deny rule 0',
+    },
+    {
+      name: 'dry-run ALLOW would deny others',
+      policies: [dryAllowOrders],
+      req: mtls('cluster.local/ns/prod/sa/web'),
+      allowed: true,
+      shadow: 'allow policies exist, but none matched',
+    },
+    {
+      name: 'dry-run ALLOW would allow orders',
+      policies: [dryAllowOrders],
+      req: mtls(ORDERS),
+      allowed: true,
+      shadow: 'allowed by prod/dry-allow rule 0',
+    },
+  ];
+  it.each(cases)('$name', ({ policies, req, allowed, shadow }) => {
+    const d = evaluate(policies, req);
+    expect(d.allowed).toBe(allowed);
+    expect(d.dryRun?.reason).toBe(shadow);
+  });
+
+  it('no dry-run policies → no shadow decision', () => {
+    expect(evaluate([allowAll], mtls(ORDERS)).dryRun).toBeUndefined();
+  });
+});

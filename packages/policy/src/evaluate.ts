@@ -39,6 +39,11 @@ export interface Decision {
   readonly dryRunMatches: readonly PolicyMatch[];
   /** AUDIT policies that matched (logged only). */
   readonly auditMatches: readonly PolicyMatch[];
+  /**
+   * Present when dry-run policies apply: the decision had they been enforced (Istio's shadow
+   * result), so an operator can see what a policy would do before turning it on.
+   */
+  readonly dryRun?: { readonly allowed: boolean; readonly kind: DecisionKind; readonly reason: string };
 }
 
 /** The policies of one workload or target, split by action once (PolicySet caches these). */
@@ -88,17 +93,52 @@ function collect(list: readonly CompiledAuthorizationPolicy[], c: MatchContext):
   return out ?? NONE;
 }
 
-function decided(
-  allowed: boolean,
-  kind: DecisionKind,
-  reason: string,
-  m: PolicyMatch | undefined,
-  dryRunMatches: readonly PolicyMatch[],
-  auditMatches: readonly PolicyMatch[],
-): Decision {
-  return m === undefined
-    ? { allowed, kind, reason, dryRunMatches, auditMatches }
-    : { allowed, kind, reason, policy: m, ruleIndex: m.ruleIndex, dryRunMatches, auditMatches };
+interface Outcome {
+  readonly allowed: boolean;
+  readonly kind: DecisionKind;
+  readonly reason: string;
+  readonly match?: PolicyMatch;
+}
+
+function outcome(allowed: boolean, kind: DecisionKind, reason: string, match?: PolicyMatch): Outcome {
+  return match === undefined ? { allowed, kind, reason } : { allowed, kind, reason, match };
+}
+
+/** CUSTOM, DENY, ALLOW over the enforced lists of a bundle. */
+function decide(b: PolicyBundle, c: MatchContext): Outcome {
+  for (const p of b.custom) {
+    const i = firstMatchingRule(p, c);
+    if (i >= 0) {
+      const reason = `denied by ${p.key} rule ${i}: CUSTOM provider "${p.policy.provider ?? ''}" is not supported`;
+      return outcome(false, 'custom-unsupported', reason, matchOf(p, i));
+    }
+  }
+  for (const p of b.deny) {
+    const i = firstMatchingRule(p, c);
+    if (i >= 0) return outcome(false, 'deny-matched', `denied by ${p.key} rule ${i}`, matchOf(p, i));
+  }
+  if (b.allow.length === 0) {
+    return b.deny.length + b.custom.length === 0
+      ? outcome(true, 'no-policies', 'no policies')
+      : outcome(true, 'no-allow-policies', 'no allow policies, and no deny policy matched');
+  }
+  for (const p of b.allow) {
+    const i = firstMatchingRule(p, c);
+    if (i >= 0) return outcome(true, 'allow-matched', `allowed by ${p.key} rule ${i}`, matchOf(p, i));
+  }
+  return outcome(false, 'no-allow-matched', 'allow policies exist, but none matched');
+}
+
+/** The bundle as if its dry-run policies were enforced (cached per bundle). */
+const shadows = new WeakMap<PolicyBundle, PolicyBundle>();
+function shadowOf(b: PolicyBundle): PolicyBundle {
+  let s = shadows.get(b);
+  if (s === undefined) {
+    const enforced = b.all.map((p) => (p.dryRun ? { ...p, dryRun: false } : p));
+    s = bundlePolicies(enforced);
+    shadows.set(b, s);
+  }
+  return s;
 }
 
 function isBundle(x: PolicyBundle | readonly CompiledAuthorizationPolicy[]): x is PolicyBundle {
@@ -112,36 +152,22 @@ export function evaluate(
 ): Decision {
   const b = isBundle(policies) ? policies : bundlePolicies(policies);
   const c = buildContext(request);
-  const dry = b.dryRun.length === 0 ? NONE : collect(b.dryRun, c);
-  const audit = b.audit.length === 0 ? NONE : collect(b.audit, c);
-  for (const p of b.custom) {
-    const i = firstMatchingRule(p, c);
-    if (i >= 0) {
-      const reason = `denied by ${p.key} rule ${i}: CUSTOM provider "${p.policy.provider ?? ''}" is not supported`;
-      return decided(false, 'custom-unsupported', reason, matchOf(p, i), dry, audit);
-    }
-  }
-  for (const p of b.deny) {
-    const i = firstMatchingRule(p, c);
-    if (i >= 0)
-      return decided(false, 'deny-matched', `denied by ${p.key} rule ${i}`, matchOf(p, i), dry, audit);
-  }
-  if (b.allow.length === 0) {
-    return b.deny.length + b.custom.length === 0
-      ? decided(true, 'no-policies', 'no policies', undefined, dry, audit)
-      : decided(
-          true,
-          'no-allow-policies',
-          'no allow policies, and no deny policy matched',
-          undefined,
-          dry,
-          audit,
-        );
-  }
-  for (const p of b.allow) {
-    const i = firstMatchingRule(p, c);
-    if (i >= 0)
-      return decided(true, 'allow-matched', `allowed by ${p.key} rule ${i}`, matchOf(p, i), dry, audit);
-  }
-  return decided(false, 'no-allow-matched', 'allow policies exist, but none matched', undefined, dry, audit);
+  const dryRunMatches = b.dryRun.length === 0 ? NONE : collect(b.dryRun, c);
+  const auditMatches = b.audit.length === 0 ? NONE : collect(b.audit, c);
+  const o = decide(b, c);
+  const base =
+    o.match === undefined
+      ? { allowed: o.allowed, kind: o.kind, reason: o.reason, dryRunMatches, auditMatches }
+      : {
+          allowed: o.allowed,
+          kind: o.kind,
+          reason: o.reason,
+          policy: o.match,
+          ruleIndex: o.match.ruleIndex,
+          dryRunMatches,
+          auditMatches,
+        };
+  if (b.dryRun.length === 0) return base;
+  const shadow = decide(shadowOf(b), c);
+  return { ...base, dryRun: { allowed: shadow.allowed, kind: shadow.kind, reason: shadow.reason } };
 }
