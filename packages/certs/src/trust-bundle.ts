@@ -60,6 +60,9 @@ export class TrustBundle {
    */
   update(rootsPem: string | readonly string[], version?: number): boolean {
     const next = TrustBundle.#build(rootsPem, 0);
+    // An empty bundle would fail every handshake: treat it as a mistake and keep the current one.
+    if (next.certs.length === 0)
+      throw new WeftError('WEFT_CERTS_BAD_ROOT', 'refusing to replace the trust bundle with an empty one');
     const prev = this.#snapshot;
     const same =
       next.certs.length === prev.certs.length &&
