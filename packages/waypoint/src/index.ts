@@ -1,1 +1,19 @@
+export { duplexPair, PairEnd } from './duplex-pair.js';
+export { L7Engine } from './engine.js';
+export { WaypointError, WaypointErrorCode } from './errors.js';
+export { DEFAULT_LIMITS, type HttpLimits } from './http-deps.js';
+export { httpFetcher, inlineJwks, type JwksFetcher, JwksRegistry, parseJwks, RemoteJwks } from './jwks.js';
+export { JWT_ALGORITHMS, JwtAuthenticator } from './jwt-authn.js';
 export { main } from './main.js';
+export {
+  type Destination,
+  type Endpoint,
+  EndpointIndex,
+  type MeshView,
+  resolveDestination,
+  StaticMeshView,
+} from './mesh-view.js';
+export { WaypointPolicies, type WaypointRef, waypointLabels } from './policies.js';
+export { declaredProtocol, sniff } from './sniff.js';
+export { hboneConnector, tcpConnector, type UpstreamConnector } from './upstream.js';
+export { createWaypoint, type StreamInfo, type Waypoint, type WaypointOptions } from './waypoint.js';

@@ -1,0 +1,92 @@
+/**
+ * The per-request decision, the same for HTTP/1.1 and HTTP/2: RequestAuthentication (JWT) first, then
+ * AuthorizationPolicy with the client's HBONE identity and the request's L7 attributes. Pure apart from
+ * the JWKS lookups inside the authenticator.
+ */
+import type { RequestAttributes } from '@weft/policy';
+import type { HeaderEdits } from './headers.js';
+import type { HeaderBag } from './jwt-authn.js';
+import type { WaypointPolicies } from './policies.js';
+import type { ConnInfo } from './telemetry.js';
+
+export interface RequestHead {
+  readonly method: string;
+  /** Path with query. */
+  readonly path: string;
+  readonly authority: string;
+  readonly headers: HeaderBag;
+}
+
+export type Verdict =
+  | { readonly kind: 'forward'; readonly edits: HeaderEdits; readonly reason: string }
+  | {
+      readonly kind: 'reject';
+      readonly status: number;
+      readonly body: string;
+      readonly wwwAuthenticate?: string;
+      readonly reason: string;
+    };
+
+export const RBAC_DENIED = 'RBAC: access denied';
+const NO_EDITS: HeaderEdits = { remove: [], set: [] };
+
+function stripQuery(path: string): string {
+  const q = path.indexOf('?');
+  return q === -1 ? path : path.slice(0, q);
+}
+
+function authorizeRequest(
+  policies: WaypointPolicies,
+  conn: ConnInfo,
+  head: RequestHead,
+  auth: RequestAttributes['auth'],
+): Verdict | undefined {
+  const request: RequestAttributes = {
+    ...(conn.peerIdentity === '' ? {} : { sourcePrincipal: conn.peerIdentity }),
+    sourceIp: conn.sourceIp,
+    destinationIp: conn.dest.ip,
+    destinationPort: conn.dest.port,
+    http: { host: head.authority, method: head.method, path: stripQuery(head.path), headers: head.headers },
+    ...(auth === undefined ? {} : { auth }),
+  };
+  const decision = policies.authorize(conn.dest, request);
+  if (!decision.allowed) return { kind: 'reject', status: 403, body: RBAC_DENIED, reason: decision.reason };
+  return undefined;
+}
+
+/** Decides one request. Synchronous when no RequestAuthentication applies. */
+export function decide(
+  policies: WaypointPolicies,
+  conn: ConnInfo,
+  head: RequestHead,
+): Verdict | Promise<Verdict> {
+  const { authn } = policies.forDestination(conn.dest);
+  if (authn === undefined)
+    return (
+      authorizeRequest(policies, conn, head, undefined) ?? {
+        kind: 'forward',
+        edits: NO_EDITS,
+        reason: 'allowed',
+      }
+    );
+  return authn.authenticate(head.method, head.authority, head.path, head.headers).then((outcome): Verdict => {
+    if (outcome.kind === 'denied') {
+      return {
+        kind: 'reject',
+        status: outcome.status,
+        body: outcome.message,
+        ...(outcome.wwwAuthenticate === undefined ? {} : { wwwAuthenticate: outcome.wwwAuthenticate }),
+        reason: `RequestAuthentication: ${outcome.message}`,
+      };
+    }
+    const auth = outcome.kind === 'authenticated' ? outcome.auth : undefined;
+    const denied = authorizeRequest(policies, conn, head, auth);
+    if (denied !== undefined) return denied;
+    if (outcome.kind !== 'authenticated') return { kind: 'forward', edits: NO_EDITS, reason: 'allowed' };
+    return {
+      kind: 'forward',
+      edits: { remove: outcome.removeLocations.map((l) => l.name), set: outcome.setHeaders },
+      reason: `allowed; jwt ${outcome.auth.principal}`,
+    };
+  });
+}
