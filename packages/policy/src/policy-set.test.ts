@@ -197,6 +197,10 @@ describe('PolicySet incremental updates', () => {
     );
     set.upsert(rawAp({}, { name: 'ns-allow', namespace: 'prod' }));
     expect(set.problems.has('AuthorizationPolicy prod/ns-allow')).toBe(false);
+    set.upsert(rawAp({ action: 'BAD' }, { name: 'x', namespace: 'prod' }));
+    expect(set.problems.has('AuthorizationPolicy prod/x')).toBe(true);
+    set.remove('AuthorizationPolicy', 'prod', 'x');
+    expect(set.problems.has('AuthorizationPolicy prod/x')).toBe(false);
   });
 
   it('trust domain aliases flow into L7 and L4', () => {

@@ -138,13 +138,16 @@ export class PolicySet {
     options?: ValidateOptions,
   ): void {
     const md = (input as { metadata?: { name?: unknown; namespace?: unknown } } | null)?.metadata;
-    const ns = typeof md?.namespace === 'string' ? md.namespace : (options?.defaultNamespace ?? 'default');
+    const ns =
+      typeof md?.namespace === 'string' && md.namespace !== ''
+        ? md.namespace
+        : (options?.defaultNamespace ?? 'default');
     const resource = `${kind} ${ns}/${typeof md?.name === 'string' ? md.name : '<unnamed>'}`;
     if (problems.length === 0) this.problems.delete(resource);
     else this.problems.set(resource, problems);
     // an invalid update removes the previous valid version: the object as stored is not in force
     if (problems.some((p) => p.severity === 'error') && typeof md?.name === 'string')
-      this.remove(kind, ns, md.name);
+      this.drop(kind, ns, md.name);
   }
 
   upsertAuthorizationPolicy(p: AuthorizationPolicy): readonly Problem[] {
@@ -180,7 +183,13 @@ export class PolicySet {
     return [];
   }
 
+  /** Removes a resource (and any problems recorded for it). */
   remove(kind: SecurityKind, namespace: string, name: string): boolean {
+    this.problems.delete(`${kind} ${namespace}/${name}`);
+    return this.drop(kind, namespace, name);
+  }
+
+  private drop(kind: SecurityKind, namespace: string, name: string): boolean {
     if (kind === 'AuthorizationPolicy') {
       const old = this.authz.get(namespace)?.get(name);
       if (old === undefined) return false;
