@@ -17,6 +17,8 @@ export interface ParsedArgs {
   positionals: string[];
   /** --flag value / --flag=value / -o json; repeated flags keep the last value; bare flags are 'true'. */
   flags: Record<string, string>;
+  /** Every value of each flag in order, for repeatable flags (`--set a=1 --set b=2`). */
+  all?: Record<string, string[]>;
 }
 
 export interface Command {

@@ -1,1 +1,4 @@
-export { main } from './main.js';
+export { parseArgv } from './args.js';
+export type { Command, CommandIo, ParsedArgs } from './command.js';
+export { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './command.js';
+export { main, VERSION } from './main.js';
