@@ -28,10 +28,13 @@ export function tourSteps(stateDir: string): TourStep[] {
     },
     {
       title: 'Check that the connection really is mutual TLS',
-      commands: ['weftctl check tls frontend/web-0'],
+      commands: [
+        'weftctl check tls payments-0 -n prod --admin http://127.0.0.1:15200',
+        `grep '"dst.workload":"payments-0"' ${stateDir}/logs/node2.log | tail -n 1`,
+      ],
       expect:
-        'both ends present SPIFFE certificates (spiffe://cluster.local/ns/frontend/sa/web → …/ns/prod/sa/orders)',
-      needs: ['pilot', 'node1', 'check-tls'],
+        'mesh traffic is mutual TLS (HBONE), but PERMISSIVE also accepts plaintext; the access log shows both SPIFFE identities',
+      needs: ['pilot', 'node2', 'check-tls'],
     },
     {
       title: 'PERMISSIVE: plaintext from outside the mesh is still accepted',
@@ -43,20 +46,24 @@ export function tourSteps(stateDir: string): TourStep[] {
       title: 'Migrate prod to STRICT mutual TLS',
       commands: [
         'weftctl demo apply strict',
+        'weftctl check tls payments-0 -n prod --admin http://127.0.0.1:15200',
         `weftctl demo exec outside -- ${curl} -m 3 http://10.44.2.10:8080/get`,
         `weftctl demo exec web -- ${curl} http://payments-0.prod.pod:8080/get`,
       ],
-      expect: 'the plaintext call now fails (000: connection reset) while the meshed call still gets 200',
+      expect:
+        'check tls says STRICT; the plaintext call now fails (000: connection reset) while the meshed call still gets 200',
       needs: ['pilot', 'node1', 'node2'],
     },
     {
       title: "AuthorizationPolicy at prod's waypoint: only orders may POST /charge to payments",
       commands: [
         'weftctl demo apply authz',
+        `weftctl check authz frontend/web-0 prod/payments-0 POST /charge --config-dir ${stateDir}/config`,
         'weftctl demo exec web -- curl -s -X POST http://payments.prod/charge',
         `weftctl demo exec orders -- ${curl} -X POST http://payments.prod/charge`,
       ],
-      expect: 'web gets 403 "RBAC: access denied" from the waypoint; orders gets 200',
+      expect:
+        'check authz names the policy that denies web; web gets 403 "RBAC: access denied" from the waypoint; orders gets 200',
       needs: ['pilot', 'node1', 'node2', 'waypoint'],
     },
     {
