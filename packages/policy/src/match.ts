@@ -16,15 +16,15 @@ import type {
 import { anyCidrContains, type CidrRange, type IpAddr, parseIp } from './ip.js';
 import type { StringMatcher } from './string-match.js';
 
-/** The request, parsed once per decision. */
-export interface MatchContext {
+const UNSET = Symbol('unset');
+type Lazy<T> = T | typeof UNSET;
+
+/**
+ * The request as matchers see it, built once per decision. The peer's namespace/service account and
+ * the addresses are parsed only when a policy asks for them (most policies look at one or two).
+ */
+export class MatchContext {
   readonly principal: string | undefined;
-  readonly namespace: string | undefined;
-  /** `ns/sa` of the peer. */
-  readonly serviceAccount: string | undefined;
-  readonly sourceIp: IpAddr | null;
-  readonly remoteIp: IpAddr | null;
-  readonly destinationIp: IpAddr | null;
   readonly port: number | undefined;
   readonly sni: string | undefined;
   readonly http: boolean;
@@ -33,6 +33,64 @@ export interface MatchContext {
   readonly path: string | undefined;
   readonly headers: HttpAttributes['headers'];
   readonly auth: AuthAttributes | undefined;
+  private readonly req: RequestAttributes;
+  private ns: Lazy<string | undefined> = UNSET;
+  private sa: Lazy<string | undefined> = UNSET;
+  private src: Lazy<IpAddr | null> = UNSET;
+  private remote: Lazy<IpAddr | null> = UNSET;
+  private dst: Lazy<IpAddr | null> = UNSET;
+
+  constructor(req: RequestAttributes) {
+    this.req = req;
+    const id = req.sourcePrincipal;
+    this.principal = id === undefined ? undefined : id.startsWith('spiffe://') ? id.slice(9) : id;
+    this.port = req.destinationPort;
+    this.sni = req.sni;
+    const h = req.http;
+    this.http = h !== undefined;
+    this.host = h?.host?.toLowerCase();
+    this.method = h?.method;
+    const rawPath = h?.path;
+    const q = rawPath === undefined ? -1 : rawPath.indexOf('?');
+    this.path = q === -1 ? rawPath : rawPath!.slice(0, q);
+    this.headers = h?.headers;
+    this.auth = req.auth;
+  }
+
+  private splitIdentity(): void {
+    const id = this.principal === undefined ? undefined : parseIdentity(this.principal);
+    this.ns = this.req.sourceNamespace ?? (id?.namespace || undefined);
+    this.sa =
+      id !== undefined && id.serviceAccount !== '' ? `${id.namespace}/${id.serviceAccount}` : undefined;
+  }
+
+  get namespace(): string | undefined {
+    if (this.ns === UNSET) this.splitIdentity();
+    return this.ns as string | undefined;
+  }
+
+  /** `ns/sa` of the peer. */
+  get serviceAccount(): string | undefined {
+    if (this.sa === UNSET) this.splitIdentity();
+    return this.sa as string | undefined;
+  }
+
+  get sourceIp(): IpAddr | null {
+    if (this.src === UNSET) this.src = ipOf(this.req.sourceIp);
+    return this.src;
+  }
+
+  /** The original client; defaults to the peer address. */
+  get remoteIp(): IpAddr | null {
+    if (this.remote === UNSET)
+      this.remote = this.req.remoteIp === undefined ? this.sourceIp : ipOf(this.req.remoteIp);
+    return this.remote;
+  }
+
+  get destinationIp(): IpAddr | null {
+    if (this.dst === UNSET) this.dst = ipOf(this.req.destinationIp);
+    return this.dst;
+  }
 }
 
 function ipOf(s: string | undefined): IpAddr | null {
@@ -40,28 +98,7 @@ function ipOf(s: string | undefined): IpAddr | null {
 }
 
 export function buildContext(req: RequestAttributes): MatchContext {
-  const id = req.sourcePrincipal === undefined ? undefined : parseIdentity(req.sourcePrincipal);
-  const namespace = req.sourceNamespace ?? (id?.namespace || undefined);
-  const host = req.http?.host?.toLowerCase();
-  const rawPath = req.http?.path;
-  const q = rawPath === undefined ? -1 : rawPath.indexOf('?');
-  return {
-    principal: id?.principal,
-    namespace,
-    serviceAccount:
-      id !== undefined && id.serviceAccount !== '' ? `${id.namespace}/${id.serviceAccount}` : undefined,
-    sourceIp: ipOf(req.sourceIp),
-    remoteIp: ipOf(req.remoteIp ?? req.sourceIp),
-    destinationIp: ipOf(req.destinationIp),
-    port: req.destinationPort,
-    sni: req.sni,
-    http: req.http !== undefined,
-    host,
-    method: req.http?.method,
-    path: q === -1 ? rawPath : rawPath!.slice(0, q),
-    headers: req.http?.headers,
-    auth: req.auth,
-  };
+  return new MatchContext(req);
 }
 
 function pos(m: StringMatcher | null, v: string | undefined): boolean {
