@@ -96,7 +96,7 @@ function credentialsOf(md: Metadata): CallerCredentials {
   return { token: m?.[1]?.trim(), clusterId: typeof cluster === 'string' ? cluster : undefined };
 }
 
-/** The identity asked for: ImpersonatedIdentity, else the workload caller's own, else the CSR's. */
+/** The identity named in the request metadata (ImpersonatedIdentity), if any. */
 function requestedIdentity(req: IstioCertificateRequest): string | undefined {
   const v = req.metadata?.ImpersonatedIdentity as unknown;
   return typeof v === 'string' && v !== '' ? v : undefined;

@@ -113,7 +113,7 @@ function serialNumber(): Buffer {
   return bytes;
 }
 
-/** Builds and signs one certificate. `issuer` undefined = self-signed with `selfKey`. */
+/** Builds and signs one certificate (a self-signed root passes its own name, key id and key as `issuer`). */
 export function buildCertificate(t: CertificateTemplate, issuer: Issuer): Buffer {
   const alg = algorithmFor(issuer.key);
   const sans: Buffer[] = [
