@@ -1,7 +1,34 @@
-import { createLogger } from '@weft/telemetry';
+import { createLogger, type LogLevel } from '@weft/telemetry';
+import { errorCode, errorMessage } from '@weft/telemetry/errors';
+import { parseConfig } from './config.js';
+import { runWaypoint } from './run.js';
 
-/** Entry point of weft-waypoint: parses argv/env into a typed config and runs until signalled. */
+/** Entry point of weft-waypoint: env/argv → typed config, then serve until SIGTERM/SIGINT. */
 export async function main(argv: readonly string[]): Promise<void> {
-  const logger = createLogger({ name: 'weft-waypoint' });
-  logger.info({ argv }, 'weft-waypoint starting');
+  let config: ReturnType<typeof parseConfig>;
+  try {
+    config = parseConfig(process.env, argv);
+  } catch (err) {
+    process.stderr.write(`weft-waypoint: ${errorCode(err)}: ${errorMessage(err)}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const logger = createLogger({ name: 'weft-waypoint', level: config.logLevel as LogLevel });
+  let running: Awaited<ReturnType<typeof runWaypoint>>;
+  try {
+    running = await runWaypoint(config, logger);
+  } catch (err) {
+    logger.fatal({ code: errorCode(err), err: errorMessage(err) }, 'weft-waypoint failed to start');
+    process.exitCode = 1;
+    return;
+  }
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'stopping');
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
 }
