@@ -27,14 +27,23 @@ namespaces, iptables rules and transparent sockets needs root (CAP_NET_ADMIN + C
 Nothing is attached to your machine's own network: no packet leaves it.
 
 Run as root:           sudo ./scripts/setup.sh && sudo pnpm demo
-Or without root:       pnpm weftctl demo up --reduced   (control plane only: see what it shows below)`;
+Or without root:       node packages/cli/bin/weftctl.mjs demo up --reduced   (control plane only)`;
 
-export const REDUCED_EXPLANATION = `Reduced mode (no root): weft-pilot runs on 127.0.0.1 serving the demo's config. You can see the
-config being validated and translated (weftctl analyze, pilot's /config_dump on 127.0.0.1:15000),
-the CA issue and rotate its root (weftctl ca status, weftctl ca rotate --stage add|switch|retire),
-the demo's JWTs (weftctl demo token valid|expired|wrong-aud) and policy edits (weftctl demo apply …)
-pushed to discovery. It does NOT run pods, node agents or a waypoint: no traffic capture, no mutual
-TLS between pods, no 403/401 answers. For those, run the full demo as root.`;
+/** What the reduced (no root) mode runs and shows, with commands to try. */
+export function reducedExplanation(stateDir: string): string {
+  return `Reduced mode (no root): only weft-pilot runs, on 127.0.0.1, serving the demo's config from
+${stateDir}/config. It does NOT run pods, node agents or a waypoint: no traffic capture, no mutual TLS
+between pods, no 403/401 answers. For those, run the full demo as root. What you can try:
+
+  weftctl analyze ${stateDir}/config                    the config, validated (codes and file:line)
+  curl -s 127.0.0.1:15000/config_dump | head -c 2000    what pilot pushes to agents over xDS
+  weftctl ca status                                     the CA; then weftctl ca rotate --stage add|switch|retire
+  weftctl demo apply authz                              policies into the config dir (pilot re-pushes)
+  weftctl check authz frontend/web-0 prod/payments-0 POST /charge --config-dir ${stateDir}/config
+  weftctl demo token valid|expired|wrong-aud            JWTs from the demo issuer
+  weftctl demo down                                     stop it
+`;
+}
 
 /** System commands the full demo runs, missing ones first-class in the error. */
 export function missingTools(): string[] {

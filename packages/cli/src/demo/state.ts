@@ -1,9 +1,10 @@
 /** The demo's state file (<state dir>/state.json): what `demo up` made, so `demo down` can undo it. */
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { DemoError, DemoErrorCode } from './errors.js';
 
-/** Default state directory (tmpfs, root-only); `--state-dir` or WEFTCTL_DEMO_DIR override it. */
+/** Default state directory for root (tmpfs); `--state-dir` or WEFTCTL_DEMO_DIR override it. */
 export const DEFAULT_STATE_DIR = '/run/weft-demo';
 
 export type DemoMode = 'full' | 'reduced';
@@ -72,5 +73,10 @@ export function stateDirFrom(
   flags: Readonly<Record<string, string>>,
   env: Readonly<Record<string, string | undefined>>,
 ): string {
-  return flags['state-dir'] ?? env.WEFTCTL_DEMO_DIR ?? DEFAULT_STATE_DIR;
+  const given = flags['state-dir'] ?? env.WEFTCTL_DEMO_DIR;
+  if (given !== undefined) return resolve(given);
+  // Without root /run is not writable: the reduced demo keeps its state in the user's runtime dir.
+  if (process.getuid?.() === 0) return DEFAULT_STATE_DIR;
+  const runtime = env.XDG_RUNTIME_DIR;
+  return join(runtime === undefined || runtime === '' ? tmpdir() : runtime, 'weft-demo');
 }

@@ -24,7 +24,7 @@ import {
 } from './layout.js';
 import { netnsHttpStatus } from './netns-probe.js';
 import { createNetwork } from './network.js';
-import { missingTools, REDUCED_EXPLANATION, ROOT_EXPLANATION, rootProblem } from './prerequisites.js';
+import { missingTools, ROOT_EXPLANATION, reducedExplanation, rootProblem } from './prerequisites.js';
 import { httpStatus, logMatches, tail, waitUntil } from './probe.js';
 import { spawnDetached } from './processes.js';
 import { type ComponentRecord, type DemoState, readState, writeState } from './state.js';
@@ -386,7 +386,7 @@ export async function upDemo(options: UpOptions): Promise<number> {
   const exampleDir = options.exampleDir ?? exampleDirOf(root);
   const problem = rootProblem();
   if (problem !== undefined && !options.reduced) {
-    io.stderr(`${DemoErrorCode.NeedsRoot}: ${problem}.\n\n${ROOT_EXPLANATION}\n\n${REDUCED_EXPLANATION}\n`);
+    io.stderr(`${DemoErrorCode.NeedsRoot}: ${problem}.\n\n${ROOT_EXPLANATION}\n`);
     return 2;
   }
   const mode = options.reduced ? 'reduced' : 'full';
@@ -471,7 +471,7 @@ export async function upDemo(options: UpOptions): Promise<number> {
   const { availableCommands } = await import('./commands-available.js');
   for (const c of await availableCommands()) if (!c.ok) missing.add(c.name);
   if (mode === 'full') io.stdout(renderTour(stateDir, missing));
-  else io.stdout(`${REDUCED_EXPLANATION}\n`);
+  else io.stdout(`\n${reducedExplanation(stateDir)}`);
   const failed = state.components.filter((c) => !c.ok);
   if (failed.length > 0) {
     io.stderr(
