@@ -50,6 +50,15 @@ export function pilotClusterRole(): IClusterRole {
   };
 }
 
+/** Waypoint resources as JSON with sorted keys (the same text Helm's toJson produces). */
+export function waypointResourcesJson(o: InstallOptions): string {
+  const r = o.waypoint.resources;
+  return JSON.stringify({
+    limits: { memory: r.limits.memory },
+    requests: { cpu: r.requests.cpu, memory: r.requests.memory },
+  });
+}
+
 export function pilotObjects(
   o: InstallOptions,
 ): [IServiceAccount, IClusterRole, IClusterRoleBinding, IRole, IRoleBinding, IService, IDeployment] {
@@ -124,6 +133,9 @@ export function pilotObjects(
                     // Istio's name: node agents allowed to request identities of pods on their node.
                     CA_TRUSTED_NODE_ACCOUNTS: `${ns}/weft-node`,
                     LOG_LEVEL: o.logLevel,
+                    // What pilot gives the waypoint Deployments it creates (waypointObjects).
+                    WAYPOINT_IMAGE: image(o),
+                    WAYPOINT_RESOURCES: waypointResourcesJson(o),
                   }),
                 ],
                 ports: [
