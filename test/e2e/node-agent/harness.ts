@@ -222,7 +222,8 @@ export class Mesh {
         DRAIN_SECONDS: '1',
         ...env,
       },
-      ready: { logLine: /weft-node started/ },
+      // Up (answering readiness, still 503 until the pod snapshot arrives), whatever the log level.
+      ready: { url: `http://127.0.0.1:${readinessPort}/healthz/ready`, status: 503 },
       timeoutMs: 30_000,
     });
     const agent = { node, app, socketPath, adminPort, metricsPort, readinessPort };

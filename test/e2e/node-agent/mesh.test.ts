@@ -363,4 +363,54 @@ spec:
       (x) => x.data === echo('client', 8080, 'back'),
     );
   });
+
+  it('g) short-lived certificates rotate under steady connections with zero failures', async () => {
+    // Replace both agents (handover) by ones asking for 6 s certificates: renewed every ~3 s.
+    for (const node of ['node1', 'node2'] as const) {
+      const old = mesh.agents.get(node);
+      await mesh.startAgent(node, { SECRET_TTL: '6s' });
+      await mesh.enroll(node);
+      await old?.app.stop();
+    }
+    const serials = async () => {
+      const agent = mesh.agents.get('node2');
+      const dump = (await (await fetch(`http://127.0.0.1:${agent?.adminPort}/config_dump`)).json()) as {
+        certificates: { identity: string; serial?: string }[];
+      };
+      return dump.certificates.find((c) => c.identity.endsWith('/sa/server'))?.serial;
+    };
+    const first = await serials();
+    // One long-lived connection plus a new connection every few ms, for 8 s (two rotations or more).
+    const ns = Netns.open(mesh.pod('client').netnsPath);
+    const long = connectIn(ns, { host: ip('server'), port: 8080 });
+    let longData = '';
+    long.setEncoding('utf8');
+    long.on('data', (d: string) => {
+      longData += d;
+    });
+    let longError: Error | undefined;
+    long.on('error', (e) => {
+      longError = e;
+    });
+    let failures = 0;
+    let total = 0;
+    const until = Date.now() + 8000;
+    let tick = 0;
+    while (Date.now() < until) {
+      const r = await from('client', 'server', 8080, `g${total}`);
+      if (r.data !== echo('client', 8080, `g${total}`)) failures++;
+      total++;
+      long.write(`t${tick++};`);
+      await new Promise((r2) => setTimeout(r2, 20));
+    }
+    const last = await serials();
+    await waitFor(() => longData.endsWith(`t${tick - 1};`), { what: 'long connection echo' });
+    long.destroy();
+    ns.close();
+    expect(longError).toBeUndefined();
+    expect(total).toBeGreaterThan(20);
+    expect(failures).toBe(0);
+    expect(first).toBeDefined();
+    expect(last).not.toBe(first);
+  });
 });

@@ -1,0 +1,228 @@
+/**
+ * bench/l4-path: the in-pod L4 data path of weft-node between two network-namespace nodes, next to the
+ * same links without a mesh and a stunnel mTLS pair on the same path, measured in the same run.
+ *
+ *   node --import tsx bench/l4-path/run.ts [--quick]
+ *
+ * Topology (testkit): node1 and node2 are router namespaces joined by a link; pods hang off each node.
+ * - mesh: client (node1) → captured → weft-node(node1) 15001 → HBONE mTLS → weft-node(node2) 15008 → server
+ *   (node2); pilot serves discovery and the CA; both agents are real processes.
+ * - none: plainclient (node1) → plainserver (node2), same veths and routers, no capture.
+ * - stunnel: plainclient → stunnel client (plainclient ns) → TLS 1.3 mTLS → stunnel server (plainserver ns)
+ *   → app on 127.0.0.1 there.
+ * Measures: iperf3 throughput with 1 and 8 connections; fixed 1,000 req/s of 1 KB over 10 connections
+ * (p50/p90/p99 added by the mesh over none); agent CPU-seconds and RSS during that load; agent RSS with
+ * many idle tunnels. Prints one JSON document, then a summary line.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { commandsSkipReason, rootSkipReason, spawnApp, TestCa } from '@weft/testkit';
+import { Mesh } from '../../test/e2e/node-agent/harness.js';
+import { fixedRate, idleTunnels } from './load.js';
+
+const run = promisify(execFile);
+const quick = process.argv.includes('--quick');
+const IPERF_SECONDS = quick ? 1 : 5;
+const LOAD_SECONDS = quick ? 2 : 10;
+const TUNNELS = quick ? 200 : 10_000;
+
+const skip = rootSkipReason() ?? commandsSkipReason(['iperf3', 'stunnel4', 'nsenter', 'iptables-restore']);
+if (skip !== undefined) {
+  process.stdout.write(`${JSON.stringify({ quick, skipped: skip })}\nl4-path: skipped: ${skip}\n`);
+  process.exit(0);
+}
+
+/** CPU seconds (user+system) and RSS bytes of a process, from /proc. */
+function procStats(pid: number): { cpu: number; rss: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { cpu: ticks / 100, rss: rssKb * 1024 };
+}
+
+async function iperf(
+  mesh: Mesh,
+  fromNs: string,
+  host: string,
+  port: number,
+  parallel: number,
+): Promise<number> {
+  const { stdout } = await run(
+    'ip',
+    [
+      'netns',
+      'exec',
+      fromNs,
+      'iperf3',
+      '-c',
+      host,
+      '-p',
+      String(port),
+      '-t',
+      String(IPERF_SECONDS),
+      '-P',
+      String(parallel),
+      '-J',
+    ],
+    { timeout: (IPERF_SECONDS + 30) * 1000, maxBuffer: 32 * 1024 * 1024 },
+  );
+  void mesh;
+  const json = JSON.parse(stdout) as { end?: { sum_received?: { bits_per_second?: number } } };
+  return Math.round((json.end?.sum_received?.bits_per_second ?? 0) / 8 / 1e6);
+}
+
+async function main(): Promise<void> {
+  const mesh = await Mesh.create([
+    { name: 'client', namespace: 'bench', sa: 'client', node: 'node1' },
+    { name: 'server', namespace: 'bench', sa: 'server', node: 'node2' },
+  ]);
+  const results: Record<string, unknown> = {};
+  try {
+    const plainclient = await mesh.topo.addPod('node1', { name: 'plainclient' });
+    const plainserver = await mesh.topo.addPod('node2', { name: 'plainserver' });
+    await mesh.startPilot();
+    for (const pod of ['server', 'plainserver']) {
+      await mesh.startApp(pod, [8080]);
+      mesh.apps.push(
+        await spawnApp({
+          name: `iperf3-${pod}`,
+          command: 'iperf3',
+          args: ['-s', '-p', '5201', '--forceflush'],
+          netns: mesh.pod(pod).netns,
+          ready: { logLine: /Server listening/ },
+        }),
+      );
+    }
+    // stunnel pair with certificates from a throwaway CA; TLS 1.3, client certificates required and verified.
+    const ca = await TestCa.create();
+    const srv = await ca.issue({ ipAddresses: [plainserver.ip], usages: ['server'] });
+    const cli = await ca.issue({ commonName: 'bench-client', usages: ['client'] });
+    const files: Record<string, string> = {
+      'ca.pem': ca.rootPem,
+      'srv.pem': srv.chainPem,
+      'srv.key': srv.keyPem,
+      'cli.pem': cli.chainPem,
+      'cli.key': cli.keyPem,
+    };
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(mesh.dir, name), text);
+    const conf = (name: string, body: string) => {
+      const path = join(mesh.dir, name);
+      writeFileSync(path, `foreground = yes\npid =\nsyslog = no\ndebug = 5\n${body}`);
+      return path;
+    };
+    const serverConf = conf(
+      'stunnel-server.conf',
+      `[s]\naccept = 0.0.0.0:7443\nconnect = 127.0.0.1:5201\ncert = ${join(mesh.dir, 'srv.pem')}\nkey = ${join(mesh.dir, 'srv.key')}\nCAfile = ${join(mesh.dir, 'ca.pem')}\nverifyChain = yes\nsslVersionMin = TLSv1.3\n`,
+    );
+    const clientConf = conf(
+      'stunnel-client.conf',
+      `[c]\nclient = yes\naccept = 127.0.0.1:7000\nconnect = ${plainserver.ip}:7443\ncert = ${join(mesh.dir, 'cli.pem')}\nkey = ${join(mesh.dir, 'cli.key')}\nCAfile = ${join(mesh.dir, 'ca.pem')}\nverifyChain = yes\nsslVersionMin = TLSv1.3\n`,
+    );
+    for (const [ns, path] of [
+      [plainserver.netns, serverConf],
+      [plainclient.netns, clientConf],
+    ] as const) {
+      mesh.apps.push(
+        await spawnApp({
+          name: 'stunnel',
+          command: 'stunnel4',
+          args: [path],
+          netns: ns,
+          ready: { logLine: /Configuration successful/ },
+        }),
+      );
+    }
+    for (const node of ['node1', 'node2'] as const) {
+      await mesh.startAgent(node, { LOG_LEVEL: 'warn' });
+      await mesh.enroll(node);
+    }
+    const agents = ['node1', 'node2'].map((n) => mesh.agents.get(n)?.app.process.pid as number);
+
+    // Throughput, interleaved per connection count.
+    const throughput: Record<string, Record<string, number>> = {};
+    for (const parallel of [1, 8]) {
+      throughput[`conns${parallel}`] = {
+        none: await iperf(mesh, plainclient.netns, plainserver.ip, 5201, parallel),
+        mesh: await iperf(mesh, mesh.pod('client').netns, mesh.pod('server').ip, 5201, parallel),
+        stunnel: await iperf(mesh, plainclient.netns, '127.0.0.1', 7000, parallel),
+      };
+    }
+    results.throughputMBps = throughput;
+
+    // Fixed-rate latency, and the agents' CPU and memory under it.
+    const load = { rate: 1000, size: 1024, seconds: LOAD_SECONDS, conns: 10 };
+    const none = await fixedRate(plainclient.netnsPath, plainserver.ip, 8080, load);
+    const before = agents.map(procStats);
+    const t0 = performance.now();
+    const meshLat = await fixedRate(mesh.pod('client').netnsPath, mesh.pod('server').ip, 8080, load);
+    const seconds = (performance.now() - t0) / 1000;
+    const after = agents.map(procStats);
+    const cpu = after.map((a, i) => (a.cpu - (before[i]?.cpu ?? 0)) / seconds);
+    results.latency = {
+      none,
+      mesh: meshLat,
+      addedUs: {
+        p50: meshLat.p50us - none.p50us,
+        p90: meshLat.p90us - none.p90us,
+        p99: meshLat.p99us - none.p99us,
+      },
+    };
+    results.agentsAt1000rps = {
+      vcpu: { node1: round(cpu[0]), node2: round(cpu[1]), total: round((cpu[0] ?? 0) + (cpu[1] ?? 0)) },
+      rssMB: { node1: mb(after[0]?.rss), node2: mb(after[1]?.rss) },
+    };
+
+    // Idle tunnels.
+    const idleBefore = agents.map(procStats);
+    const tunnels = await idleTunnels(mesh.pod('client').netnsPath, mesh.pod('server').ip, 8080, TUNNELS);
+    await new Promise((r) => setTimeout(r, 500));
+    const idleAfter = agents.map(procStats);
+    const open = tunnels.sockets.length;
+    results.idleTunnels = {
+      requested: TUNNELS,
+      open,
+      failed: tunnels.failed,
+      rssMB: { node1: mb(idleAfter[0]?.rss), node2: mb(idleAfter[1]?.rss) },
+      bytesPerTunnel: {
+        node1: Math.round(((idleAfter[0]?.rss ?? 0) - (idleBefore[0]?.rss ?? 0)) / Math.max(1, open)),
+        node2: Math.round(((idleAfter[1]?.rss ?? 0) - (idleBefore[1]?.rss ?? 0)) / Math.max(1, open)),
+      },
+    };
+    tunnels.close();
+  } finally {
+    await mesh.destroy();
+  }
+  const t = results.throughputMBps as Record<string, Record<string, number>>;
+  const l = results.latency as { addedUs: { p50: number; p99: number } };
+  const c = results.agentsAt1000rps as { vcpu: { total: number } };
+  const i = results.idleTunnels as { open: number; bytesPerTunnel: { node1: number; node2: number } };
+  process.stdout.write(`${JSON.stringify({ quick, workers: 0, results }, null, 2)}\n`);
+  const ratio = (a: number | undefined, b: number | undefined) => ((a ?? 0) / Math.max(1, b ?? 0)).toFixed(2);
+  process.stdout.write(
+    `l4-path: 1 conn mesh ${t.conns1?.mesh} MB/s (x${ratio(t.conns1?.mesh, t.conns1?.stunnel)} stunnel, x${ratio(t.conns1?.mesh, t.conns1?.none)} none); ` +
+      `8 conns mesh ${t.conns8?.mesh} MB/s (x${ratio(t.conns8?.mesh, t.conns8?.stunnel)} stunnel); ` +
+      `1000 rps 1 KB added p50 ${l.addedUs.p50} us p99 ${l.addedUs.p99} us; agents ${c.vcpu.total} vCPU; ` +
+      `${i.open} idle tunnels ${i.bytesPerTunnel.node1}+${i.bytesPerTunnel.node2} B/tunnel\n`,
+  );
+}
+
+function round(n: number | undefined): number {
+  return Math.round((n ?? 0) * 1000) / 1000;
+}
+function mb(n: number | undefined): number {
+  return Math.round(((n ?? 0) / 1024 / 1024) * 10) / 10;
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(
+      `l4-path failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(1);
+  },
+);
