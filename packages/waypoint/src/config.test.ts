@@ -29,7 +29,7 @@ describe('parseConfig', () => {
 
   it.each([
     [{ CERT_DIR: '/x', HBONE_PORT: 'abc' }, [], /HBONE_PORT/],
-    [{ CERT_DIR: '/x', XDS_ADDRESS: 'pilot:15012' }, [], /CA_ROOT_CERT/],
+    [{ CERT_DIR: '/x', XDS_ADDRESS: 'pilot:15012', XDS_TLS: 'true' }, [], /CA_ROOT_CERT/],
     [{}, [], /CERT_DIR/],
     [{ CERT_DIR: '/x' }, ['--bogus', '1'], /unknown flag --bogus/],
     [{ CERT_DIR: '/x', LOG_LEVEL: 'loud' }, [], /LOG_LEVEL/],

@@ -15,10 +15,10 @@ export interface WaypointConfig {
   readonly caRootCert: string | undefined;
   /** CERT_DIR: file-mounted credentials (tls.crt, tls.key, ca.crt) instead of the CA. */
   readonly certDir: string | undefined;
-  /** TOKEN_FILE: bearer token for pilot (service-account or bootstrap token). */
+  /** BOOTSTRAP_TOKEN_FILE (or TOKEN_FILE): bearer token for pilot (service-account or bootstrap token). */
   readonly tokenFile: string | undefined;
   readonly trustDomain: string;
-  /** WAYPOINT_NAME: the Gateway this process implements. */
+  /** WAYPOINT_NAME (or GATEWAY_NAME): the Gateway this process implements. */
   readonly waypointName: string;
   readonly namespace: string;
   readonly serviceAccount: string;
@@ -69,13 +69,13 @@ const FLAGS: Record<string, string> = {
   'ca-address': 'CA_ADDRESS',
   'ca-root-cert': 'CA_ROOT_CERT',
   'cert-dir': 'CERT_DIR',
-  'token-file': 'TOKEN_FILE',
+  'token-file': 'BOOTSTRAP_TOKEN_FILE',
   'trust-domain': 'TRUST_DOMAIN',
   name: 'WAYPOINT_NAME',
   namespace: 'POD_NAMESPACE',
   'service-account': 'SERVICE_ACCOUNT',
   'pod-name': 'POD_NAME',
-  'pod-ip': 'INSTANCE_IP',
+  'pod-ip': 'POD_IP',
   'node-name': 'NODE_NAME',
   'cluster-id': 'CLUSTER_ID',
   'root-namespace': 'ROOT_NAMESPACE',
@@ -136,8 +136,8 @@ export function parseConfig(env: Source, argv: readonly string[] = []): Waypoint
       `XDS_ADDRESS must be host:port (got "${xdsAddress}")`,
     );
   }
-  const xdsTls = bool('XDS_TLS', get('XDS_TLS'), !xdsAddress.endsWith(':15010'));
   const caRootCert = get('CA_ROOT_CERT');
+  const xdsTls = bool('XDS_TLS', get('XDS_TLS'), caRootCert !== undefined && !xdsAddress.endsWith(':15010'));
   const certDir = get('CERT_DIR');
   if (xdsTls && caRootCert === undefined) {
     throw new WaypointError(
@@ -151,7 +151,7 @@ export function parseConfig(env: Source, argv: readonly string[] = []): Waypoint
       'set CA_ROOT_CERT (certificates from pilot) or CERT_DIR (file-mounted tls.crt/tls.key/ca.crt)',
     );
   }
-  const waypointName = get('WAYPOINT_NAME') ?? 'waypoint';
+  const waypointName = get('WAYPOINT_NAME') ?? get('GATEWAY_NAME') ?? 'waypoint';
   const namespace = get('POD_NAMESPACE') ?? 'default';
   const timeout = get('REQUEST_TIMEOUT');
   const requestTimeoutMs = timeout === undefined ? 0 : Number(timeout);
@@ -174,13 +174,13 @@ export function parseConfig(env: Source, argv: readonly string[] = []): Waypoint
     caAddress: get('CA_ADDRESS') ?? xdsAddress.replace(/:\d+$/, ':15012'),
     caRootCert,
     certDir,
-    tokenFile: get('TOKEN_FILE'),
+    tokenFile: get('BOOTSTRAP_TOKEN_FILE') ?? get('TOKEN_FILE'),
     trustDomain: get('TRUST_DOMAIN') ?? 'cluster.local',
     waypointName,
     namespace,
     serviceAccount: get('SERVICE_ACCOUNT') ?? waypointName,
     podName: get('POD_NAME') ?? waypointName,
-    podIp: get('INSTANCE_IP') ?? '127.0.0.1',
+    podIp: get('POD_IP') ?? get('INSTANCE_IP') ?? '127.0.0.1',
     nodeName: get('NODE_NAME') ?? 'local',
     clusterId: get('CLUSTER_ID') ?? 'Kubernetes',
     rootNamespace: get('ROOT_NAMESPACE') ?? 'istio-system',

@@ -6,6 +6,7 @@ import { command as check } from './check.js';
 import { command as config } from './config.js';
 import { command as demo } from './demo.js';
 import { command as install } from './install.js';
+import { command as waypoint } from './waypoint.js';
 
 /** Every weftctl command, in the order `weftctl help` lists them. */
-export const commands: Command[] = [install, analyze, check, certs, config, ca, demo];
+export const commands: Command[] = [install, waypoint, analyze, check, certs, config, ca, demo];
