@@ -85,3 +85,6 @@ if (role === 'b') {
   console.error('usage: pair.ts a|b ...');
   process.exit(2);
 }
+
+// Exit cleanly on SIGTERM so --cpu-prof and similar exit hooks run.
+process.on('SIGTERM', () => process.exit(0));

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import { createServer, type Socket } from 'node:net';
+import { createServer, connect as netConnect, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { TestCa } from '@weft/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { staticCredentials } from './credentials.js';
@@ -251,6 +252,61 @@ describe('HBONE server + pooled client', () => {
     expect(servername).toBe(`127.0.0.1:${echo.port}`);
     await other.close();
     outside.close();
+  });
+
+  it('sends no SNI', async () => {
+    const cert = await m.ca.workload('prod', 'server');
+    let sni: string | undefined = 'not called';
+    const probe = createTlsServer({
+      cert: cert.chainPem,
+      key: cert.keyPem,
+      ALPNProtocols: ['h2'],
+      SNICallback: (name, cb) => {
+        sni = name;
+        cb(null, undefined);
+      },
+    });
+    let servername: string | false | null | undefined;
+    probe.on('secureConnection', (s: TLSSocket) => {
+      servername = s.servername;
+      s.destroy();
+    });
+    probe.on('tlsClientError', () => {});
+    probe.listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const p = (probe.address() as { port: number }).port;
+    const other = createHbonePool({ credentials: m.client, handshakeTimeoutMs: 2000 });
+    await other
+      .open({
+        nextHop: { host: '127.0.0.1', port: p },
+        authority: '127.0.0.1:1',
+        expectedIdentities: [m.serverId],
+      })
+      .catch(() => {});
+    expect(sni).toBe('not called');
+    expect(servername).toBe(false);
+    await other.close();
+    probe.close();
+  });
+
+  it("makes its TCP socket with the caller's connect hook", async () => {
+    const hops: unknown[] = [];
+    const hooked = createHbonePool({
+      credentials: m.client,
+      connect: (hop) => {
+        hops.push(hop);
+        return netConnect({ host: hop.host, port: hop.port });
+      },
+    });
+    const t = await hooked.open({
+      nextHop: { host: '127.0.0.1', port, sourceIp: '127.0.0.1' },
+      authority: `127.0.0.1:${echo.port}`,
+      expectedIdentities: [m.serverId],
+    });
+    t.stream.end('via hook');
+    expect((await readAll(t.stream)).toString()).toBe('via hook');
+    expect(hops).toEqual([{ host: '127.0.0.1', port, sourceIp: '127.0.0.1' }]);
+    await hooked.close();
   });
 
   it('reports a connect timeout that mentions NetworkPolicy and port 15008', async () => {
