@@ -77,6 +77,14 @@ export function rootCertVolume(): IVolume {
   return { name: 'istio-ca-root-cert', configMap: { name: ROOT_CERT_CONFIGMAP, optional: true } };
 }
 
-export function pilotAddress(o: Pick<InstallOptions, 'namespace'>): string {
+/** pilot's xDS over TLS (XDS_TLS_PORT; its serving certificate names weft-pilot.<ns>.svc). */
+export const XDS_TLS_PORT = 15011;
+
+export function pilotXdsAddress(o: Pick<InstallOptions, 'namespace'>): string {
+  return `weft-pilot.${o.namespace}.svc:${XDS_TLS_PORT}`;
+}
+
+/** pilot's CA (CreateCertificate over TLS). */
+export function pilotCaAddress(o: Pick<InstallOptions, 'namespace'>): string {
   return `weft-pilot.${o.namespace}.svc:15012`;
 }

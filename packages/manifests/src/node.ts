@@ -19,7 +19,8 @@ import {
   env,
   image,
   POD_ENV,
-  pilotAddress,
+  pilotCaAddress,
+  pilotXdsAddress,
   READINESS,
   ROOT_CERT_DIR,
   resources,
@@ -134,8 +135,8 @@ export function nodeObjects(
                 env: [
                   ...POD_ENV,
                   ...env({
-                    XDS_ADDRESS: pilotAddress(o),
-                    CA_ADDRESS: pilotAddress(o),
+                    XDS_ADDRESS: pilotXdsAddress(o),
+                    CA_ADDRESS: pilotCaAddress(o),
                     CA_ROOT_CERT: `${ROOT_CERT_DIR}/root-cert.pem`,
                     TRUST_DOMAIN: o.trustDomain,
                     CLUSTER_ID: o.clusterId,

@@ -6,7 +6,7 @@ import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role'
 import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
-import { env, image, POD_ENV, READINESS, RESTRICTED, resources } from './common.js';
+import { env, image, POD_ENV, READINESS, RESTRICTED, resources, XDS_TLS_PORT } from './common.js';
 import type { InstallOptions } from './options.js';
 import { DATAPLANE_MODE, PART_OF } from './types.js';
 
@@ -99,7 +99,8 @@ export function pilotObjects(
         selector: { app: PILOT },
         ports: [
           { name: 'grpc-xds', port: 15010, targetPort: 15010, protocol: 'TCP' },
-          { name: 'tls-xds-ca', port: 15012, targetPort: 15012, protocol: 'TCP' },
+          { name: 'tls-xds', port: XDS_TLS_PORT, targetPort: XDS_TLS_PORT, protocol: 'TCP' },
+          { name: 'tls-ca', port: 15012, targetPort: 15012, protocol: 'TCP' },
           { name: 'http-metrics', port: 15020, targetPort: 15020, protocol: 'TCP' },
         ],
       },
@@ -126,7 +127,9 @@ export function pilotObjects(
                 env: [
                   ...POD_ENV.filter((e) => e.name === 'POD_NAME' || e.name === 'POD_NAMESPACE'),
                   ...env({
-                    CONFIG_SOURCE: 'kubernetes',
+                    // In a cluster pilot reads the Kubernetes API (its --source default there).
+                    XDS_TLS_PORT: String(XDS_TLS_PORT),
+                    CA_DIR: '/var/lib/weft/ca',
                     TRUST_DOMAIN: o.trustDomain,
                     CLUSTER_ID: o.clusterId,
                     ROOT_NAMESPACE: o.rootNamespace,
@@ -140,7 +143,8 @@ export function pilotObjects(
                 ],
                 ports: [
                   { name: 'grpc-xds', containerPort: 15010, protocol: 'TCP' },
-                  { name: 'tls-xds-ca', containerPort: 15012, protocol: 'TCP' },
+                  { name: 'tls-xds', containerPort: XDS_TLS_PORT, protocol: 'TCP' },
+                  { name: 'tls-ca', containerPort: 15012, protocol: 'TCP' },
                   { name: 'http-metrics', containerPort: 15020, protocol: 'TCP' },
                   { name: 'http-ready', containerPort: 15021, protocol: 'TCP' },
                 ],
@@ -148,14 +152,14 @@ export function pilotObjects(
                 resources: resources(o.pilot.resources),
                 securityContext: RESTRICTED,
                 volumeMounts: [
-                  { name: 'cacerts', mountPath: '/etc/cacerts', readOnly: true },
+                  { name: 'ca', mountPath: '/var/lib/weft' },
                   { name: 'tmp', mountPath: '/tmp' },
                 ],
               },
             ],
             volumes: [
-              // Istio's plug-in CA layout (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem), optional.
-              { name: 'cacerts', secret: { secretName: 'cacerts', optional: true } },
+              // The self-signed root lives here (CA_DIR); a plug-in CA is mounted with PLUGIN_CA_DIR.
+              { name: 'ca', emptyDir: {} },
               { name: 'tmp', emptyDir: {} },
             ],
           },
