@@ -1,8 +1,9 @@
 /** What the HTTP engines share: policies, endpoints, upstream clients, telemetry and limits. */
 import type { Logger } from '@weft/telemetry';
 import type { Endpoint, EndpointIndex } from './mesh-view.js';
+import type { RequestHead } from './pipeline.js';
 import type { WaypointPolicies } from './policies.js';
-import type { WaypointTelemetry } from './telemetry.js';
+import type { ConnInfo, WaypointTelemetry } from './telemetry.js';
 import type { UpstreamConnector } from './upstream.js';
 import type { UpstreamClients } from './upstream-clients.js';
 
@@ -35,6 +36,24 @@ export interface HttpEngineDeps {
   readonly telemetry: WaypointTelemetry;
   readonly logger: Logger;
   readonly limits: HttpLimits;
+  /** Per-request routing (gateways); without it a request goes to the connection's destination. */
+  readonly router?: RequestRouter;
+}
+
+/** Where one request goes: endpoints to try, or an answer the proxy gives itself (404 no route, 502). */
+export type RouteResult =
+  | { readonly endpoints: readonly Endpoint[] }
+  | { readonly status: number; readonly body: string; readonly reason: string };
+
+/** Chooses the upstream of each request by its host and path (VirtualService / HTTPRoute). */
+export interface RequestRouter {
+  route(conn: ConnInfo, head: RequestHead): RouteResult;
+}
+
+/** The endpoints for one request: the router's choice, else the connection destination's endpoints. */
+export function routeRequest(deps: HttpEngineDeps, conn: ConnInfo, head: RequestHead): RouteResult {
+  if (deps.router !== undefined) return deps.router.route(conn, head);
+  return { endpoints: deps.endpoints.endpoints(conn.dest) };
 }
 
 /** Envoy's texts for answers the proxy makes itself. */

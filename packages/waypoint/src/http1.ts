@@ -14,7 +14,7 @@ import {
 import type { Duplex } from 'node:stream';
 import { errorMessage } from '@weft/telemetry/errors';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
-import { endpointLabel, type HttpEngineDeps, UpstreamMessages } from './http-deps.js';
+import { endpointLabel, type HttpEngineDeps, routeRequest, UpstreamMessages } from './http-deps.js';
 import type { Endpoint } from './mesh-view.js';
 import { decide, type RequestHead, type Verdict } from './pipeline.js';
 import type { ConnInfo } from './telemetry.js';
@@ -145,7 +145,20 @@ export class Http1Engine {
       );
       return;
     }
-    const endpoints = this.#d.endpoints.endpoints(ex.conn.dest);
+    const { req } = ex;
+    const routed = routeRequest(this.#d, ex.conn, {
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      authority: req.headers.host ?? '',
+      headers: req.headers,
+    });
+    if ('status' in routed) {
+      ex.flags = 'NR';
+      ex.reason = routed.reason;
+      this.#reply(ex, routed.status, routed.body);
+      return;
+    }
+    const endpoints = routed.endpoints;
     if (endpoints.length === 0) {
       ex.flags = 'UH';
       this.#reply(ex, 503, UpstreamMessages.NoHealthyUpstream);
@@ -268,14 +281,13 @@ export class Http1Engine {
       return;
     }
     socket.on('error', () => {});
-    Promise.resolve(
-      decide(this.#d.policies, conn, {
-        method: req.method ?? 'GET',
-        path: req.url ?? '/',
-        authority: req.headers.host ?? '',
-        headers: req.headers,
-      }),
-    )
+    const reqHead: RequestHead = {
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      authority: req.headers.host ?? '',
+      headers: req.headers,
+    };
+    Promise.resolve(decide(this.#d.policies, conn, reqHead))
       .then(async (v) => {
         if (v.kind === 'reject') {
           fail(
@@ -285,7 +297,12 @@ export class Http1Engine {
           );
           return;
         }
-        const ep = this.#d.endpoints.endpoints(conn.dest)[0];
+        const routed = routeRequest(this.#d, conn, reqHead);
+        if ('status' in routed) {
+          fail(routed.status, 'Error', routed.body);
+          return;
+        }
+        const ep = routed.endpoints[0];
         if (ep === undefined) {
           fail(503, 'Service Unavailable', UpstreamMessages.NoHealthyUpstream);
           return;

@@ -17,7 +17,7 @@ import {
 import type { Duplex } from 'node:stream';
 import { errorMessage } from '@weft/telemetry/errors';
 import { downstreamResponseHeaders, grpcStatusFor, isGrpc, upstreamRequestHeaders } from './headers.js';
-import { endpointLabel, type HttpEngineDeps, UpstreamMessages } from './http-deps.js';
+import { endpointLabel, type HttpEngineDeps, routeRequest, UpstreamMessages } from './http-deps.js';
 import type { Endpoint } from './mesh-view.js';
 import { decide, type Verdict } from './pipeline.js';
 import type { ConnInfo } from './telemetry.js';
@@ -188,7 +188,20 @@ export class Http2Engine {
       );
       return;
     }
-    const endpoints = this.#d.endpoints.endpoints(ex.conn.dest);
+    const h = ex.headers;
+    const routed = routeRequest(this.#d, ex.conn, {
+      method: String(h[':method'] ?? 'GET'),
+      path: String(h[':path'] ?? '/'),
+      authority: String(h[':authority'] ?? h.host ?? ''),
+      headers: h,
+    });
+    if ('status' in routed) {
+      ex.flags = 'NR';
+      ex.reason = routed.reason;
+      this.#reply(ex, routed.status, routed.body);
+      return;
+    }
+    const endpoints = routed.endpoints;
     if (endpoints.length === 0) {
       ex.flags = 'UH';
       this.#reply(ex, 503, UpstreamMessages.NoHealthyUpstream);

@@ -40,6 +40,11 @@ export interface WaypointPoliciesOptions {
   keys: (provider: JwtProvider) => KeyResolver;
   rootNamespace?: string;
   logger?: Logger;
+  /**
+   * Set for ingress/egress gateways: the gateway pods' labels (what `selector` policies match) replace
+   * the waypoint labels, namespace-wide policies apply as on any Istio proxy, Service targetRefs do not.
+   */
+  gatewayLabels?: Readonly<Record<string, string>>;
 }
 
 const SECURITY_KINDS = new Set(['AuthorizationPolicy', 'RequestAuthentication']);
@@ -52,7 +57,7 @@ export function waypointLabels(name: string): Record<string, string> {
 export class WaypointPolicies {
   readonly #o: WaypointPoliciesOptions;
   readonly #log: Logger;
-  readonly #labels: Record<string, string>;
+  readonly #labels: Readonly<Record<string, string>>;
   #set: PolicySet | undefined;
   #cache = new Map<string, DestinationPolicies>();
   readonly #unsubscribe: () => void;
@@ -62,7 +67,7 @@ export class WaypointPolicies {
   constructor(options: WaypointPoliciesOptions) {
     this.#o = options;
     this.#log = options.logger ?? silentLogger();
-    this.#labels = waypointLabels(options.waypoint.name);
+    this.#labels = options.gatewayLabels ?? waypointLabels(options.waypoint.name);
     this.#unsubscribe = options.view.onChange(() => {
       this.#set = undefined;
     });
@@ -96,18 +101,21 @@ export class WaypointPolicies {
   /** The policies for requests to `dest` (cached until discovery changes). */
   forDestination(dest: Destination): DestinationPolicies {
     const set = this.#policySet();
-    const svc = dest.service;
+    const gateway = this.#o.gatewayLabels !== undefined;
+    const svc = gateway ? undefined : dest.service;
     const key = svc === undefined ? '' : `${svc.namespace}/${svc.name}`;
     const hit = this.#cache.get(key);
     if (hit !== undefined) return hit;
-    const gateway = { namespace: this.#o.waypoint.namespace, name: this.#o.waypoint.name };
+    const self = { namespace: this.#o.waypoint.namespace, name: this.#o.waypoint.name };
     const targets =
-      svc === undefined ? { gateway } : { gateway, services: [{ namespace: svc.namespace, name: svc.name }] };
+      svc === undefined
+        ? { gateway: self }
+        : { gateway: self, services: [{ namespace: svc.namespace, name: svc.name }] };
     const list: CompiledAuthorizationPolicy[] = [...set.forTargets(targets).all];
     const me = { namespace: this.#o.waypoint.namespace, labels: this.#labels };
     // Namespace-wide policies without a targetRef are enforced by the node agents, not here.
     for (const p of set.forWorkload(me).all)
-      if (p.policy.selector !== undefined && !list.includes(p)) list.push(p);
+      if ((gateway || p.policy.selector !== undefined) && !list.includes(p)) list.push(p);
     const providers = [...set.jwtProvidersForTargets(targets), ...set.jwtProvidersForWorkload(me)];
     const result: DestinationPolicies = {
       bundle: bundlePolicies(list),
