@@ -144,6 +144,10 @@ describe.skipIf(skip !== undefined)('weftctl demo: the whole mesh on one machine
   let components: Component[] = [];
   const running = (name: string) => components.find((c) => c.name === name)?.ok === true;
   const why = (name: string) => components.find((c) => c.name === name)?.detail ?? `${name} not reported`;
+  /** Skips the running test, with `demo up`'s own explanation, unless every part it needs works. */
+  const needs = (ctx: { skip: (note?: string) => void }, ...parts: string[]) => {
+    for (const part of parts) if (!running(part)) ctx.skip(`${part} not working in this build: ${why(part)}`);
+  };
 
   beforeAll(async () => {
     up = await weftctl(['demo', 'up'], 110_000);
@@ -167,7 +171,8 @@ describe.skipIf(skip !== undefined)('weftctl demo: the whole mesh on one machine
     if (up.code !== 0) expect(up.stdout).toContain('WEFT_DEMO_');
   });
 
-  it('a pod calls another across nodes over mutual TLS, keeping its source IP', async () => {
+  it('a pod calls another across nodes over mutual TLS, keeping its source IP', async (ctx) => {
+    needs(ctx, 'capture');
     const r = await curlIn('web', 'http://orders.prod/get');
     expect(r.status).toBe('200');
     expect(JSON.parse(r.body).origin).toBe('10.44.1.20');
@@ -179,7 +184,8 @@ describe.skipIf(skip !== undefined)('weftctl demo: the whole mesh on one machine
     );
   });
 
-  it('PERMISSIVE accepts plaintext from outside the mesh; after `demo apply strict` it is refused', async () => {
+  it('PERMISSIVE accepts plaintext from outside the mesh; after `demo apply strict` it is refused', async (ctx) => {
+    needs(ctx, 'capture');
     expect((await curlIn('outside', 'http://10.44.2.10:8080/get')).status).toBe('200');
     const applied = await weftctl(['demo', 'apply', 'strict']);
     expect(applied.code, applied.stderr).toBe(0);
@@ -188,7 +194,7 @@ describe.skipIf(skip !== undefined)('weftctl demo: the whole mesh on one machine
   });
 
   it('AuthorizationPolicy at the waypoint: web gets 403 RBAC: access denied, orders 200', async (ctx) => {
-    if (!running('waypoint')) ctx.skip(`waypoint not running in this build: ${why('waypoint')}`);
+    needs(ctx, 'capture', 'waypoint', 'waypoint-route');
     expect((await weftctl(['demo', 'apply', 'authz'])).code).toBe(0);
     await eventuallyStatus('web', 'http://payments.prod/charge', '403', ['-X', 'POST']);
     const denied = await curlIn('web', 'http://payments.prod/charge', ['-X', 'POST']);
@@ -197,7 +203,7 @@ describe.skipIf(skip !== undefined)('weftctl demo: the whole mesh on one machine
   });
 
   it('JWT at the waypoint: valid 200, expired 401, wrong audience 403', async (ctx) => {
-    if (!running('waypoint')) ctx.skip(`waypoint not running in this build: ${why('waypoint')}`);
+    needs(ctx, 'capture', 'waypoint', 'waypoint-route');
     expect((await weftctl(['demo', 'apply', 'jwt'])).code).toBe(0);
     const token = async (kind: string) => (await weftctl(['demo', 'token', kind])).stdout.trim();
     const bearer = async (kind: string) => ['-X', 'POST', '-H', `Authorization: Bearer ${await token(kind)}`];
@@ -208,13 +214,15 @@ describe.skipIf(skip !== undefined)('weftctl demo: the whole mesh on one machine
     );
   });
 
-  it('the node agent exports Istio metrics on 15020 and logs each connection', async () => {
+  it('the node agent exports Istio metrics on 15020 and logs each connection', async (ctx) => {
+    needs(ctx, 'capture');
     const metrics = await (await fetch('http://127.0.0.1:15020/metrics')).text();
     expect(metrics).toMatch(/^istio_tcp_connections_opened_total\{.*source_workload="web-0".*\} \d+/m);
     expect(readFileSync(join(stateDir, 'logs/node1.log'), 'utf8')).toMatch(/"component":"access"/);
   });
 
-  it('rotates the CA root (add, switch, retire) while traffic flows, with zero failures', async () => {
+  it('rotates the CA root (add, switch, retire) while traffic flows, with zero failures', async (ctx) => {
+    needs(ctx, 'capture');
     const traffic = spawn(process.execPath, [bin, 'demo', 'traffic', '--duration', '12', '-o', 'json'], {
       cwd: repo,
       env: { ...process.env, WEFTCTL_DEMO_DIR: stateDir },

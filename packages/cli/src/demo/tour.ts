@@ -24,7 +24,7 @@ export function tourSteps(stateDir: string): TourStep[] {
       ],
       expect:
         'httpbin answers (200); "origin" is the caller\'s own pod IP (10.44.1.20): the source address survives the tunnel',
-      needs: ['pilot', 'node1', 'node2'],
+      needs: ['pilot', 'node1', 'node2', 'capture'],
     },
     {
       title: 'Check that the connection really is mutual TLS',
@@ -34,13 +34,13 @@ export function tourSteps(stateDir: string): TourStep[] {
       ],
       expect:
         'mesh traffic is mutual TLS (HBONE), but PERMISSIVE also accepts plaintext; the access log shows both SPIFFE identities',
-      needs: ['pilot', 'node2', 'check-tls'],
+      needs: ['pilot', 'node2', 'capture', 'check-tls'],
     },
     {
       title: 'PERMISSIVE: plaintext from outside the mesh is still accepted',
       commands: [`weftctl demo exec outside -- ${curl} -m 3 http://10.44.2.10:8080/get`],
       expect: '200 (the "outside" namespace is not in the mesh: no certificate, no tunnel)',
-      needs: ['pilot', 'node2'],
+      needs: ['pilot', 'node2', 'capture'],
     },
     {
       title: 'Migrate prod to STRICT mutual TLS',
@@ -52,7 +52,7 @@ export function tourSteps(stateDir: string): TourStep[] {
       ],
       expect:
         'check tls says STRICT; the plaintext call now fails (000: connection reset) while the meshed call still gets 200',
-      needs: ['pilot', 'node1', 'node2'],
+      needs: ['pilot', 'node1', 'node2', 'capture'],
     },
     {
       title: "AuthorizationPolicy at prod's waypoint: only orders may POST /charge to payments",
@@ -64,7 +64,7 @@ export function tourSteps(stateDir: string): TourStep[] {
       ],
       expect:
         'check authz names the policy that denies web; web gets 403 "RBAC: access denied" from the waypoint; orders gets 200',
-      needs: ['pilot', 'node1', 'node2', 'waypoint'],
+      needs: ['pilot', 'node1', 'node2', 'capture', 'waypoint', 'waypoint-route'],
     },
     {
       title: 'End-user JWTs (RequestAuthentication at the waypoint)',
@@ -76,7 +76,7 @@ export function tourSteps(stateDir: string): TourStep[] {
       ],
       expect:
         '200 for the valid token, 401 for the expired one ("Jwt is expired"), 403 for the wrong audience',
-      needs: ['pilot', 'node1', 'node2', 'waypoint'],
+      needs: ['pilot', 'node1', 'node2', 'capture', 'waypoint', 'waypoint-route'],
     },
     {
       title: 'Metrics (Istio names) and the access log',
@@ -87,7 +87,7 @@ export function tourSteps(stateDir: string): TourStep[] {
       ],
       expect:
         'counters labelled with source/destination workloads and principals; one access-log line per connection',
-      needs: ['pilot', 'node1'],
+      needs: ['pilot', 'node1', 'capture'],
     },
     {
       title: 'Rotate the CA root in three stages while traffic flows',
@@ -99,7 +99,7 @@ export function tourSteps(stateDir: string): TourStep[] {
         'wait',
       ],
       expect: 'the traffic loop ends with "0 failed"; `weftctl ca status` shows one new root',
-      needs: ['pilot', 'node1', 'node2', 'ca-rotate'],
+      needs: ['pilot', 'node1', 'node2', 'capture', 'ca-rotate'],
     },
   ];
 }

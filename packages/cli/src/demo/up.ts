@@ -27,6 +27,7 @@ import { createNetwork } from './network.js';
 import { missingTools, ROOT_EXPLANATION, reducedExplanation, rootProblem } from './prerequisites.js';
 import { httpStatus, logMatches, tail, waitUntil } from './probe.js';
 import { spawnDetached } from './processes.js';
+import { checkCapture, checkWaypointRoute } from './route-check.js';
 import { type ComponentRecord, type DemoState, readState, writeState } from './state.js';
 import { renderSummary } from './summary.js';
 import { createDemoKeyPem } from './tokens.js';
@@ -103,7 +104,7 @@ class Starter {
     if (i === -1) this.state.components.push(record);
     else this.state.components[i] = record;
     await writeState(this.state);
-    this.io.stdout(`  ${record.ok ? 'ok  ' : 'FAIL'} ${record.name.padEnd(9)} ${record.detail}\n`);
+    this.io.stdout(`  ${record.ok ? 'ok  ' : 'FAIL'} ${record.name.padEnd(14)} ${record.detail}\n`);
   }
 
   /** A failed start: names what is missing and where its log is. */
@@ -462,7 +463,25 @@ export async function upDemo(options: UpOptions): Promise<number> {
   const pilotOk = await startPilot(s, root);
   if (mode === 'full' && pilotOk) {
     for (const node of layout.nodes) await startNode(s, layout, node, root);
+    if (layout.nodes.every((n) => state.components.find((c) => c.name === n.name)?.ok === true)) {
+      const capture = await checkCapture(stateDir, layout);
+      if (capture !== undefined)
+        await s.component({
+          name: 'capture',
+          ok: capture.ok,
+          detail: capture.ok ? capture.detail : `${DemoErrorCode.ComponentMissing}: ${capture.detail}`,
+        });
+    }
     await startWaypoint(s, layout, root);
+    if (state.components.find((c) => c.name === 'waypoint')?.ok === true) {
+      const route = await checkWaypointRoute(stateDir, layout);
+      if (route !== undefined)
+        await s.component({
+          name: 'waypoint-route',
+          ok: route.ok,
+          detail: route.ok ? route.detail : `${DemoErrorCode.ComponentMissing}: ${route.detail}`,
+        });
+    }
   }
   state.phase = 'up';
   await writeState(state);
