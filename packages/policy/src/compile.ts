@@ -46,7 +46,9 @@ export interface CompiledOperation {
 export type ValueMatcher =
   | { readonly type: 'string'; readonly m: StringMatcher }
   | { readonly type: 'cidr'; readonly m: readonly CidrRange[] }
-  | { readonly type: 'port'; readonly m: ReadonlySet<number> };
+  | { readonly type: 'port'; readonly m: ReadonlySet<number> }
+  /** `ns/sa` keys (source.serviceAccount). */
+  | { readonly type: 'accounts'; readonly m: ReadonlySet<string> };
 
 export interface CompiledCondition {
   readonly attr: WhenAttribute;
@@ -132,9 +134,15 @@ function compileOperation(o: AuthzOperation): CompiledOperation {
   };
 }
 
-function valueMatcher(attr: WhenAttribute, values: readonly string[]): ValueMatcher | null {
+function valueMatcher(
+  attr: WhenAttribute,
+  values: readonly string[],
+  namespace: string,
+): ValueMatcher | null {
   if (values.length === 0) return null;
   switch (attr.kind) {
+    case 'source.serviceAccount':
+      return { type: 'accounts', m: accounts(values, namespace) ?? new Set() };
     case 'source.ip':
     case 'remote.ip':
     case 'destination.ip':
@@ -146,12 +154,12 @@ function valueMatcher(attr: WhenAttribute, values: readonly string[]): ValueMatc
   }
 }
 
-function compileCondition(c: AuthzCondition): CompiledCondition {
+function compileCondition(c: AuthzCondition, namespace: string): CompiledCondition {
   const attr = parseWhenKey(c.key) ?? { kind: 'experimental' };
   return {
     attr,
-    values: valueMatcher(attr, c.values),
-    notValues: valueMatcher(attr, c.notValues),
+    values: valueMatcher(attr, c.values, namespace),
+    notValues: valueMatcher(attr, c.notValues, namespace),
     http: !TCP_WHEN_KEYS.has(c.key),
   };
 }
@@ -160,7 +168,12 @@ function compileCondition(c: AuthzCondition): CompiledCondition {
  * Keys a waypoint/gateway can evaluate on plain TCP (Envoy's network RBAC): the node agent's L4 keys
  * plus the original client address and the TLS SNI. Headers and JWT claims need HTTP.
  */
-const TCP_WHEN_KEYS: ReadonlySet<string> = new Set([...L4_WHEN_KEYS, 'remote.ip', 'connection.sni']);
+const TCP_WHEN_KEYS: ReadonlySet<string> = new Set([
+  ...L4_WHEN_KEYS,
+  'remote.ip',
+  'connection.sni',
+  'source.serviceAccount',
+]);
 
 /** Needs an HTTP request at a waypoint/gateway (request principals come from a JWT). */
 function sourceNeedsRequest(s: AuthzSource): boolean {
@@ -197,7 +210,7 @@ export function compileAuthorizationPolicy(
 ): CompiledAuthorizationPolicy {
   const policy = applyTrustDomainAliases(original, options);
   const rules = policy.rules.map((r) => {
-    const when = r.when.map(compileCondition);
+    const when = r.when.map((c) => compileCondition(c, policy.namespace));
     return {
       from: r.from.map((s) => compileSource(s, policy.namespace)),
       to: r.to.map(compileOperation),

@@ -46,7 +46,9 @@ function randomSource(r: () => number): Record<string, string[]> {
 }
 
 function randomPolicy(r: () => number, i: number) {
-  const rules = Array.from({ length: Math.floor(r() * 3) }, () => {
+  const action = r() < 0.3 ? 'DENY' : 'ALLOW';
+  // a DENY needs at least one rule (Istio rejects it otherwise)
+  const rules = Array.from({ length: Math.floor(r() * 3) + (action === 'DENY' ? 1 : 0) }, () => {
     const rule: Record<string, unknown> = {};
     if (r() < 0.7)
       rule.from = Array.from({ length: 1 + Math.floor(r() * 2) }, () => ({ source: randomSource(r) }));
@@ -60,7 +62,7 @@ function randomPolicy(r: () => number, i: number) {
       ];
     return rule;
   });
-  return ap({ action: r() < 0.3 ? 'DENY' : 'ALLOW', rules }, { name: `p${i}` });
+  return ap({ action, rules }, { name: `p${i}` });
 }
 
 describe('L7 evaluate and the L4 projection agree on policies without HTTP attributes', () => {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestAttributes } from './attributes.js';
+import { compileAuthorizationPolicy } from './compile.js';
 import { evaluate } from './evaluate.js';
 import { explain, formatExplanation } from './explain.js';
-import { cap } from './test-helpers.js';
+import { ap, cap } from './test-helpers.js';
 
 const ORDERS = 'cluster.local/ns/prod/sa/orders';
 const mtls = (principal: string | undefined, extra: Partial<RequestAttributes> = {}): RequestAttributes => ({
@@ -138,8 +139,11 @@ describe('evaluate: Istio order and the brief examples', () => {
       rule: 0,
     },
     {
+      // validation rejects a DENY without rules; a value built in code still evaluates to "never matches"
       name: 'DENY with no rules matches nothing',
-      policies: [cap({ action: 'DENY' }, { name: 'd' })],
+      policies: [
+        compileAuthorizationPolicy({ ...ap({ action: 'DENY', rules: [{}] }, { name: 'd' }), rules: [] }),
+      ],
       req: mtls(ORDERS),
       allowed: true,
       reason: 'no allow policies, and no deny policy matched',

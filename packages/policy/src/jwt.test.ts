@@ -227,6 +227,12 @@ describe('jwtOutcome (Istio/Envoy semantics)', () => {
     expect(evaluate([requireJwt], { http: { method: 'GET', path: '/details/1' } }).allowed).toBe(false);
   });
 
+  it('a provider without issuer (jwksUri only) accepts any issuer', () => {
+    const anyIss = compileJwtRules([ra({ jwtRules: [{ jwksUri: 'https://idp.example.com/jwks' }] })]);
+    const o = jwtOutcome(anyIss, [token({ iss: 'whoever', sub: 's' })], { nowSeconds: NOW });
+    expect(o.kind === 'authenticated' && o.auth.principal).toBe('whoever/s');
+  });
+
   it('CORS preflight is recognised', () => {
     expect(isCorsPreflight('OPTIONS', { origin: 'https://a', 'access-control-request-method': 'POST' })).toBe(
       true,

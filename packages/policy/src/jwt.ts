@@ -220,7 +220,8 @@ function checkToken(
   if (t.status === 'malformed' || t.payload === undefined) return deny(401, JwtMessage.BadFormat, opts);
   const claims = t.payload;
   const iss = typeof claims.iss === 'string' ? claims.iss : '';
-  const provider = providers.find((p) => p.issuer === iss);
+  // a provider without an issuer (jwksUri only) accepts any issuer, as in Envoy
+  const provider = providers.find((p) => p.issuer === iss) ?? providers.find((p) => p.issuer === '');
   if (provider === undefined) return deny(401, JwtMessage.UnknownIssuer, opts);
   const skew = opts.clockSkewSeconds ?? JWT_CLOCK_SKEW_SECONDS;
   if (typeof claims.exp === 'number' && opts.nowSeconds > claims.exp + skew)

@@ -177,6 +177,10 @@ function valueMatches(m: ValueMatcher, cond: CompiledCondition, c: MatchContext)
       return m.type === 'cidr' && anyCidrContains(m.m, c.destinationIp);
     case 'destination.port':
       return m.type === 'port' && c.port !== undefined && m.m.has(c.port);
+    case 'source.serviceAccount': {
+      const sa = c.serviceAccount;
+      return m.type === 'accounts' && sa !== undefined && m.m.has(sa);
+    }
     case 'experimental':
       return false;
     default:
@@ -200,6 +204,8 @@ function valueMatches(m: ValueMatcher, cond: CompiledCondition, c: MatchContext)
       return m.m.matches(c.auth?.presenter);
     case 'connection.sni':
       return m.m.matches(c.sni);
+    default:
+      return false;
   }
 }
 

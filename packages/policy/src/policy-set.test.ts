@@ -28,7 +28,11 @@ function fixture(): PolicySet {
         { name: 'payments', namespace: 'prod' },
       ),
       rawAp(
-        { targetRefs: [GW], action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin*'] } }] }] },
+        {
+          targetRefs: [GW],
+          action: 'DENY',
+          rules: [{ to: [{ operation: { paths: ['/admin*'], ports: ['8080'] } }] }],
+        },
         { name: 'at-waypoint', namespace: 'prod' },
       ),
       rawAp(

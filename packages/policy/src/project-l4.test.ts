@@ -28,9 +28,9 @@ describe('projectL4: shape', () => {
                   principals: ['a*'],
                   notNamespaces: ['dev'],
                   ipBlocks: ['10.0.0.0/8'],
-                  serviceAccounts: ['sa1', 'x/sa2'],
                 },
               },
+              { source: { serviceAccounts: ['sa1', 'x/sa2'] } },
             ],
             to: [{ operation: { ports: ['5432'], notPorts: ['1'] } }],
             when: [{ key: 'destination.ip', values: ['10.1.0.0/16'], notValues: ['10.1.2.3'] }],
@@ -55,6 +55,8 @@ describe('projectL4: shape', () => {
                   principals: [{ prefix: 'a' }],
                   notNamespaces: [{ exact: 'dev' }],
                   sourceIps: [{ address: new Uint8Array([10, 0, 0, 0]), length: 8 }],
+                }),
+                emptyMatch({
                   serviceAccounts: [
                     { namespace: 'prod', serviceAccount: 'sa1' },
                     { namespace: 'x', serviceAccount: 'sa2' },
@@ -93,7 +95,7 @@ describe('projectL4: shape', () => {
     },
     {
       name: 'CUSTOM → not supported',
-      spec: { action: 'CUSTOM', provider: { name: 'x' } },
+      spec: { action: 'CUSTOM', provider: { name: 'x' }, rules: [{}] },
       ns: 'prod',
       scope: null,
     },

@@ -52,6 +52,16 @@ describe('validatePeerAuthentication', () => {
       problems: ['error WEFT_POLICY_BAD_VALUE spec.portLevelMtls[9000].mode'],
     },
     {
+      name: 'empty portLevelMtls',
+      spec: { selector: { matchLabels: { app: 'a' } }, portLevelMtls: {} },
+      problems: ['error WEFT_POLICY_MISSING_FIELD spec.portLevelMtls'],
+    },
+    {
+      name: 'portLevelMtls port 0 is out of range',
+      spec: { selector: { matchLabels: { app: 'a' } }, portLevelMtls: { 0: { mode: 'STRICT' } } },
+      problems: ['error WEFT_POLICY_BAD_PORT spec.portLevelMtls[0]'],
+    },
+    {
       name: 'targetRef is not a PeerAuthentication field',
       spec: { targetRef: { kind: 'Service', name: 'x' } },
       problems: ['error WEFT_POLICY_UNKNOWN_FIELD spec.targetRef'],
@@ -112,6 +122,16 @@ describe('validateRequestAuthentication', () => {
       name: 'missing issuer',
       spec: { jwtRules: [{ jwks: JWKS }] },
       problems: ['error WEFT_POLICY_MISSING_FIELD spec.jwtRules[0].issuer'],
+    },
+    {
+      name: 'jwksUri without issuer is fine (any issuer)',
+      spec: { jwtRules: [{ jwksUri: 'https://idp.example.com/jwks' }] },
+      problems: [],
+    },
+    {
+      name: 'empty audience',
+      spec: { jwtRules: [{ issuer: 'i', audiences: [''] }] },
+      problems: ['error WEFT_POLICY_BAD_VALUE spec.jwtRules[0].audiences[0]'],
     },
     {
       name: 'jwksUri not http',

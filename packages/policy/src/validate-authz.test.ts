@@ -82,7 +82,7 @@ const cases: Case[] = [
   {
     name: 'principal wildcard in the middle',
     spec: src({ principals: ['cluster.local/*/sa/x'] }),
-    problems: ['error WEFT_POLICY_BAD_VALUE spec.rules[0].from[0].source.principals[0]'],
+    problems: ['warning WEFT_POLICY_BAD_VALUE spec.rules[0].from[0].source.principals[0]'],
   },
   {
     name: 'principal empty string',
@@ -136,12 +136,80 @@ const cases: Case[] = [
     ],
   },
   {
-    name: 'CUSTOM without rules warns',
+    name: 'CUSTOM without rules is an error (never triggers)',
     spec: { action: 'CUSTOM', provider: { name: 'ext' } },
     problems: [
-      'warning WEFT_POLICY_MISSING_FIELD spec.rules',
+      'error WEFT_POLICY_MISSING_FIELD spec.rules',
       'warning WEFT_POLICY_CUSTOM_UNSUPPORTED spec.action',
     ],
+  },
+  {
+    name: 'DENY without rules is an error (never triggers)',
+    spec: { action: 'DENY' },
+    problems: ['error WEFT_POLICY_MISSING_FIELD spec.rules'],
+  },
+  {
+    name: 'DENY with only HTTP attributes warns (denies all TCP)',
+    spec: { action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin'] } }] }] },
+    problems: ['warning WEFT_POLICY_BAD_VALUE spec.rules[0]'],
+  },
+  {
+    name: 'DENY with HTTP attributes and a port is fine',
+    spec: { action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin'], ports: ['8080'] } }] }] },
+    problems: [],
+  },
+  {
+    name: 'serviceAccounts with principals in one source',
+    spec: src({ serviceAccounts: ['a'], principals: ['b'] }),
+    problems: ['error WEFT_POLICY_CONFLICT spec.rules[0].from[0].source'],
+  },
+  {
+    name: 'more than 16 serviceAccounts',
+    spec: src({ serviceAccounts: Array.from({ length: 17 }, (_, i) => `sa${i}`) }),
+    problems: ['error WEFT_POLICY_BAD_VALUE spec.rules[0].from[0].source.serviceAccounts'],
+  },
+  {
+    name: 'CUSTOM cannot match identities',
+    spec: {
+      action: 'CUSTOM',
+      provider: { name: 'ext' },
+      rules: [
+        {
+          from: [{ source: { principals: ['a'] } }],
+          when: [{ key: 'request.auth.claims[x]', values: ['y'] }],
+        },
+      ],
+    },
+    problems: [
+      'error WEFT_POLICY_CUSTOM_UNSUPPORTED spec.rules[0].from[0].source.principals',
+      'error WEFT_POLICY_CUSTOM_UNSUPPORTED spec.rules[0].when[0].key',
+      'warning WEFT_POLICY_CUSTOM_UNSUPPORTED spec.action',
+    ],
+  },
+  {
+    name: 'when source.serviceAccount values',
+    spec: when({ key: 'source.serviceAccount', values: ['prod/orders', 'web', 'a/b/c'] }),
+    problems: ['error WEFT_POLICY_BAD_VALUE spec.rules[0].when[0].values[2]'],
+  },
+  {
+    name: 'when retired key destination.namespace',
+    spec: when({ key: 'destination.namespace', values: ['prod'] }),
+    problems: ['error WEFT_POLICY_BAD_WHEN_KEY spec.rules[0].when[0].key'],
+  },
+  {
+    name: 'when experimental inline header ok',
+    spec: when({ key: 'request.experimental.inline.headers[x-a]', values: ['b'] }),
+    problems: [],
+  },
+  {
+    name: 'selector with wildcard',
+    spec: { selector: { matchLabels: { app: 'web-*' } } },
+    problems: ['error WEFT_POLICY_BAD_VALUE spec.selector.matchLabels.app'],
+  },
+  {
+    name: 'selector without labels warns',
+    spec: { selector: { matchLabels: {} } },
+    problems: ['warning WEFT_POLICY_MISSING_FIELD spec.selector'],
   },
   {
     name: 'from without source',
@@ -160,10 +228,11 @@ const cases: Case[] = [
   },
   {
     name: 'port out of range',
-    spec: op({ ports: ['0', '65536', '443'] }),
+    // Istio accepts 0-65535 here
+    spec: op({ ports: ['0', '65536', '443', '-1'] }),
     problems: [
-      'error WEFT_POLICY_BAD_PORT spec.rules[0].to[0].operation.ports[0]',
       'error WEFT_POLICY_BAD_PORT spec.rules[0].to[0].operation.ports[1]',
+      'error WEFT_POLICY_BAD_PORT spec.rules[0].to[0].operation.ports[3]',
     ],
   },
   {
@@ -210,7 +279,7 @@ const cases: Case[] = [
   {
     name: 'path wildcard in middle',
     spec: op({ paths: ['/a/*/b'] }),
-    problems: ['error WEFT_POLICY_BAD_VALUE spec.rules[0].to[0].operation.paths[0]'],
+    problems: ['warning WEFT_POLICY_BAD_VALUE spec.rules[0].to[0].operation.paths[0]'],
   },
   {
     name: 'path without slash warns',
@@ -220,7 +289,7 @@ const cases: Case[] = [
   {
     name: 'hosts wildcard both ends',
     spec: op({ hosts: ['*.example.*'] }),
-    problems: ['error WEFT_POLICY_BAD_VALUE spec.rules[0].to[0].operation.hosts[0]'],
+    problems: ['warning WEFT_POLICY_BAD_VALUE spec.rules[0].to[0].operation.hosts[0]'],
   },
   {
     name: 'when unknown key',
@@ -333,7 +402,7 @@ const cases: Case[] = [
   },
   {
     name: 'provider without CUSTOM',
-    spec: { action: 'DENY', provider: { name: 'x' } },
+    spec: { action: 'DENY', provider: { name: 'x' }, rules: [{ to: [{ operation: { ports: ['1'] } }] }] },
     problems: ['error WEFT_POLICY_CONFLICT spec.provider'],
   },
   {

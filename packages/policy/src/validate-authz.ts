@@ -14,6 +14,7 @@ import type {
 } from './types.js';
 import {
   checkFields,
+  checkServiceAccountValue,
   checkWildcard,
   getList,
   getObj,
@@ -89,19 +90,8 @@ function checkCidr(v: string, path: string, p: ProblemList): void {
   if (parseCidr(v) === null) p.error(C.BadCidr, path, `"${v}" is not an IP address or CIDR range`);
 }
 
-function checkServiceAccount(v: string, path: string, p: ProblemList): void {
-  const parts = v.split('/');
-  if (v.includes('*') || parts.length > 2 || parts.some((s) => s === '')) {
-    p.error(
-      C.BadValue,
-      path,
-      `"${v}" must be <service-account> or <namespace>/<service-account>, without wildcards`,
-    );
-  }
-}
-
 function checkPort(v: string, path: string, p: ProblemList): void {
-  if (parsePort(v) === null) p.error(C.BadPort, path, `"${v}" is not a port number 1-65535`);
+  if (parsePort(v) === null) p.error(C.BadPort, path, `"${v}" is not a port number 0-65535`);
 }
 
 function checkMethod(v: string, path: string, p: ProblemList): void {
@@ -141,8 +131,8 @@ const SOURCE_CHECKS: Record<
   notIpBlocks: checkCidr,
   remoteIpBlocks: checkCidr,
   notRemoteIpBlocks: checkCidr,
-  serviceAccounts: checkServiceAccount,
-  notServiceAccounts: checkServiceAccount,
+  serviceAccounts: checkServiceAccountValue,
+  notServiceAccounts: checkServiceAccountValue,
 };
 
 const OPERATION_CHECKS: Record<
@@ -243,6 +233,78 @@ function readRule(v: unknown, path: string, p: ProblemList): AuthzRule {
   return { from, to, when };
 }
 
+/** What CUSTOM cannot match on (Istio: identity is the external authorizer's business). */
+const CUSTOM_UNSUPPORTED_SOURCE = [
+  'namespaces',
+  'notNamespaces',
+  'serviceAccounts',
+  'notServiceAccounts',
+  'principals',
+  'notPrincipals',
+  'requestPrincipals',
+  'notRequestPrincipals',
+] as const;
+
+/** Cross-field rules Istio's validation applies to one rule. */
+function checkRuleSemantics(r: AuthzRule, action: AuthorizationAction, path: string, p: ProblemList): void {
+  r.from.forEach((s, j) => {
+    const at = `${path}.from[${j}].source`;
+    const identity =
+      s.principals.length + s.notPrincipals.length + s.namespaces.length + s.notNamespaces.length;
+    if (identity > 0 && s.serviceAccounts.length + s.notServiceAccounts.length > 0) {
+      p.error(C.Conflict, at, 'cannot set serviceAccounts with namespaces or principals');
+    }
+    for (const f of ['serviceAccounts', 'notServiceAccounts'] as const) {
+      if (s[f].length > 16) p.error(C.BadValue, `${at}.${f}`, 'may not have more than 16 values');
+    }
+    if (action === 'CUSTOM') {
+      for (const f of CUSTOM_UNSUPPORTED_SOURCE) {
+        if (s[f].length > 0)
+          p.error(C.CustomUnsupported, `${at}.${f}`, `${f} is not supported with action CUSTOM`);
+      }
+    }
+  });
+  if (action === 'CUSTOM') {
+    r.when.forEach((w, j) => {
+      const k = w.key;
+      if (
+        k === 'source.namespace' ||
+        k === 'source.serviceAccount' ||
+        k === 'source.principal' ||
+        k.startsWith('request.auth.')
+      ) {
+        p.error(C.CustomUnsupported, `${path}.when[${j}].key`, `${k} is not supported with action CUSTOM`);
+      }
+    });
+  }
+  // Istio's warning: on plain TCP the HTTP-only parts are ignored, so such a DENY rule denies all TCP
+  const tcpFrom = r.from.some(
+    (s) =>
+      s.principals.length +
+        s.notPrincipals.length +
+        s.ipBlocks.length +
+        s.notIpBlocks.length +
+        s.namespaces.length +
+        s.notNamespaces.length +
+        s.remoteIpBlocks.length +
+        s.notRemoteIpBlocks.length +
+        s.serviceAccounts.length +
+        s.notServiceAccounts.length >
+      0,
+  );
+  const tcpTo = r.to.some((o) => o.ports.length + o.notPorts.length > 0);
+  if (
+    action === 'DENY' &&
+    ((r.from.length > 0 && r.to.length === 0 && !tcpFrom) || (r.to.length > 0 && !tcpTo))
+  ) {
+    p.warn(
+      C.BadValue,
+      path,
+      'this DENY rule uses only HTTP attributes, so it denies all plain TCP traffic in its scope; set ports explicitly',
+    );
+  }
+}
+
 export function validateAuthorizationPolicy(
   input: unknown,
   options?: ValidateOptions,
@@ -278,13 +340,16 @@ export function validateAuthorizationPolicy(
     );
   }
   const rules = getList(spec, 'rules', 'spec', p).map((r, i) => readRule(r, `spec.rules[${i}]`, p));
-  if (action === 'CUSTOM' && rules.length === 0) {
-    p.warn(
+  if ((action === 'CUSTOM' || action === 'DENY') && rules.length === 0) {
+    p.error(
       C.MissingField,
       'spec.rules',
-      'a CUSTOM policy without rules never triggers; add rules: [{}] to match every request',
+      `${action} action without rules is meaningless as it will never be triggered; add rules: [{}] to match every request`,
     );
   }
+  rules.forEach((r, i) => {
+    checkRuleSemantics(r, action, `spec.rules[${i}]`, p);
+  });
   const dryRunText = meta.annotations[DRY_RUN_ANNOTATION];
   if (dryRunText !== undefined && dryRunText !== 'true' && dryRunText !== 'false') {
     p.error(

@@ -95,7 +95,12 @@ export function getStringList(
 export function checkWildcard(v: string, path: string, p: ProblemList): boolean {
   const inner = v.length > 1 ? v.slice(1, -1) : '';
   if (inner.includes('*') || (v.length > 1 && v.startsWith('*') && v.endsWith('*'))) {
-    p.error(C.BadValue, path, `"${v}": "*" is allowed only alone, as a prefix or as a suffix`);
+    // Istio accepts it, but the inner "*" is matched literally: almost certainly not what was meant
+    p.warn(
+      C.BadValue,
+      path,
+      `"${v}": "*" works only alone, as a prefix or as a suffix; here it is matched literally`,
+    );
     return false;
   }
   return true;
@@ -164,7 +169,16 @@ export function readSelector(spec: Obj, p: ProblemList): WorkloadSelector | unde
         `label values must be strings, got ${typeName(v)}`,
       );
     } else if (k === '') p.error(C.BadValue, 'spec.selector.matchLabels', 'empty label key');
-    else matchLabels[k] = v;
+    else if (k.includes('*') || v.includes('*')) {
+      p.error(C.BadValue, `spec.selector.matchLabels.${k}`, 'wildcards are not supported in a selector');
+    } else matchLabels[k] = v;
+  }
+  if (Object.keys(labels).length === 0) {
+    p.warn(
+      C.MissingField,
+      'spec.selector',
+      'workload selector without labels selects every workload in the namespace',
+    );
   }
   return { matchLabels };
 }
@@ -211,11 +225,12 @@ export function readTargetRefs(spec: Obj, namespace: string, p: ProblemList): Po
       p.error(C.BadTargetRef, `${path}.group`, `${kind} belongs to group "${groups[0]}", got "${group}"`);
     }
     if (name === '') p.error(C.MissingField, `${path}.name`, 'a target name is required');
-    if (ns !== undefined && ns !== '' && ns !== namespace) {
+    if (ns !== undefined && ns !== '') {
+      // Istio rejects any namespace here, even the policy's own: references are always local
       p.error(
         C.BadTargetRef,
         `${path}.namespace`,
-        `cross-namespace references are not allowed (policy is in ${namespace})`,
+        "must not be set: targetRefs refer to the policy's own namespace",
       );
     }
     out.push({ group, kind: kind as PolicyTargetRef['kind'], name, namespace });
@@ -223,11 +238,23 @@ export function readTargetRefs(spec: Obj, namespace: string, p: ProblemList): Po
   return out;
 }
 
-/** A port number in a string ("8080"), 1-65535. */
-export function parsePort(v: string): number | null {
+/** `sa` or `ns/sa`, no wildcards, at most 320 characters (Istio's CheckServiceAccount). */
+export function checkServiceAccountValue(v: string, path: string, p: ProblemList): void {
+  const parts = v.split('/');
+  if (v.includes('*') || parts.length > 2 || parts.some((x) => x === '') || v.length > 320) {
+    p.error(
+      C.BadValue,
+      path,
+      `"${v}" must be <service-account> or <namespace>/<service-account>, without wildcards`,
+    );
+  }
+}
+
+/** A port number in a string ("8080"): 0-65535 as Istio accepts in AuthorizationPolicy, or from `min`. */
+export function parsePort(v: string, min = 0): number | null {
   if (!/^[0-9]{1,5}$/.test(v)) return null;
   const n = Number(v);
-  return n >= 1 && n <= 65535 ? n : null;
+  return n >= min && n <= 65535 ? n : null;
 }
 
 /** Go/proto duration text ("5s", "1.5s", "500ms", "1m30s") in milliseconds. */

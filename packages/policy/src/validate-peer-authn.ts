@@ -43,9 +43,12 @@ export function validatePeerAuthentication(
         'portLevelMtls requires a workload selector with matchLabels',
       );
     }
+    if (Object.keys(ports).length === 0) {
+      p.error(C.MissingField, 'spec.portLevelMtls', 'portLevelMtls, if set, must have at least one port');
+    }
     for (const [key, v] of Object.entries(ports)) {
       const at = `spec.portLevelMtls[${key}]`;
-      const port = parsePort(key);
+      const port = parsePort(key, 1);
       if (port === null) p.error(C.BadPort, at, `"${key}" is not a port number 1-65535`);
       if (!isObj(v)) {
         p.error(C.BadType, at, `must be an object with a mode, got ${typeName(v)}`);

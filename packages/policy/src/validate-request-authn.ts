@@ -48,7 +48,6 @@ function readJwtRule(v: unknown, path: string, p: ProblemList): JwtRule | undefi
   }
   checkFields(v, RULE_FIELDS, path, p);
   const issuer = getString(v, 'issuer', path, p) ?? '';
-  if (issuer === '') p.error(C.MissingField, `${path}.issuer`, 'issuer is required');
   const audiences = getStringList(v, 'audiences', path, p);
   const jwksUri = getString(v, 'jwksUri', path, p);
   if (jwksUri !== undefined) {
@@ -60,6 +59,9 @@ function readJwtRule(v: unknown, path: string, p: ProblemList): JwtRule | undefi
       okUrl = false;
     }
     if (!okUrl) p.error(C.BadJwtRule, `${path}.jwksUri`, `"${jwksUri}" is not an http(s) URL`);
+  }
+  if (issuer === '' && (jwksUri === undefined || jwksUri === '')) {
+    p.error(C.MissingField, `${path}.issuer`, 'issuer or jwksUri must be set');
   }
   const jwks = getString(v, 'jwks', path, p);
   if (jwks !== undefined) {

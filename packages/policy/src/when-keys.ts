@@ -1,7 +1,7 @@
 /** The `when` condition keys Istio supports, parsed once into a typed attribute. */
 import { parseCidr } from './ip.js';
 import { PolicyErrorCode as C, type ProblemList } from './problems.js';
-import { checkWildcard, parsePort } from './validate-common.js';
+import { checkServiceAccountValue, checkWildcard, parsePort } from './validate-common.js';
 
 export type WhenAttribute =
   | { readonly kind: 'header'; readonly name: string }
@@ -12,6 +12,7 @@ export type WhenAttribute =
         | 'remote.ip'
         | 'source.namespace'
         | 'source.principal'
+        | 'source.serviceAccount'
         | 'request.auth.principal'
         | 'request.auth.audiences'
         | 'request.auth.presenter'
@@ -26,6 +27,7 @@ const SIMPLE = new Set([
   'remote.ip',
   'source.namespace',
   'source.principal',
+  'source.serviceAccount',
   'request.auth.principal',
   'request.auth.audiences',
   'request.auth.presenter',
@@ -61,9 +63,11 @@ function brackets(rest: string): string[] | null {
 export function parseWhenKey(key: string): WhenAttribute | null {
   if (SIMPLE.has(key)) return { kind: key } as WhenAttribute;
   if (key.startsWith('experimental.envoy.filters.')) return { kind: 'experimental' };
-  if (key.startsWith('request.headers')) {
-    const parts = brackets(key.slice('request.headers'.length));
-    return parts?.length === 1 ? { kind: 'header', name: parts[0]!.toLowerCase() } : null;
+  for (const prefix of ['request.headers', 'request.experimental.inline.headers']) {
+    if (key.startsWith(prefix)) {
+      const parts = brackets(key.slice(prefix.length));
+      return parts?.length === 1 ? { kind: 'header', name: parts[0]!.toLowerCase() } : null;
+    }
   }
   if (key.startsWith('request.auth.claims')) {
     const parts = brackets(key.slice('request.auth.claims'.length));
@@ -72,8 +76,21 @@ export function parseWhenKey(key: string): WhenAttribute | null {
   return null;
 }
 
+/** Keys older Istio versions had; Istio rejects them with these hints. */
+const RETIRED: ReadonlyArray<[string, string]> = [
+  ['destination.namespace', "is replaced by the policy's metadata.namespace"],
+  ['destination.labels', 'is replaced by the workload selector'],
+  ['destination.name', 'is deprecated (v1alpha1 only)'],
+  ['destination.user', 'is deprecated (v1alpha1 only)'],
+];
+
 export function checkWhenKey(key: string, path: string, p: ProblemList): void {
   const attr = parseWhenKey(key);
+  const retired = RETIRED.find(([k]) => key === k || key.startsWith(`${k}[`));
+  if (retired !== undefined) {
+    p.error(C.BadWhenKey, path, `"${key}" ${retired[1]}`);
+    return;
+  }
   if (attr === null) {
     p.error(
       C.BadWhenKey,
@@ -99,7 +116,10 @@ export function checkWhenValue(key: string, v: string, path: string, p: ProblemL
       if (parseCidr(v) === null) p.error(C.BadCidr, path, `"${v}" is not an IP address or CIDR range`);
       return;
     case 'destination.port':
-      if (parsePort(v) === null) p.error(C.BadPort, path, `"${v}" is not a port number 1-65535`);
+      if (parsePort(v) === null) p.error(C.BadPort, path, `"${v}" is not a port number 0-65535`);
+      return;
+    case 'source.serviceAccount':
+      checkServiceAccountValue(v, path, p);
       return;
     default:
       checkWildcard(v, path, p);
