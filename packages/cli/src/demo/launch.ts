@@ -36,9 +36,9 @@ function mainOf(
   return [
     process.execPath,
     ...loader,
-    '--input-type=module',
+    // No --input-type: worker threads inherit execArgv, and it is refused for a worker's file.
     '-e',
-    `const m = await import(${JSON.stringify(moduleUrl)}); await m.${exportName}(process.argv.slice(1));`,
+    `import(${JSON.stringify(moduleUrl)}).then((m) => m.${exportName}(process.argv.slice(1)));`,
     '--',
     ...args,
   ];
