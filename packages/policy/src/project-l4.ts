@@ -151,9 +151,8 @@ export function projectL4(
   options?: TrustDomainOptions,
 ): L4Projection {
   const policy = applyTrustDomainAliases(original, options);
-  if (policy.targetRefs.length > 0) {
-    return { authorization: null, warnings: ['bound by targetRef: enforced at the waypoint/gateway only'] };
-  }
+  // targetRef policies are the waypoint's: not a problem, just not for the node agent (no warning)
+  if (policy.targetRefs.length > 0) return { authorization: null, warnings: [] };
   if (policy.action !== 'ALLOW' && policy.action !== 'DENY') {
     return { authorization: null, warnings: [`the node agent does not support the ${policy.action} action`] };
   }
