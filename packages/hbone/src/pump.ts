@@ -64,9 +64,13 @@ class Direction {
     this.onDrain = () => {
       if (this.src.isPaused()) this.src.resume();
     };
-    this.onEnd = () => {
-      if (!this.dst.destroyed && !this.dst.writableEnded) this.dst.end();
+    const passEnd = (): void => {
+      // A reset HTTP/2 stream emits 'end' before its reset code is known: that is an abort, not a half-close.
+      if (wasReset(this.src)) abortStream(this.dst);
+      else if (!this.dst.destroyed && !this.dst.writableEnded) this.dst.end();
     };
+    // For HTTP/2 sources, wait one turn so a RST_STREAM that came with the end is seen first.
+    this.onEnd = isHttp2Stream(src) ? () => setImmediate(passEnd) : passEnd;
   }
 
   attach(): void {
@@ -84,6 +88,10 @@ class Direction {
 
 function isHttp2Stream(s: Duplex): s is Duplex & { close(code?: number): void; rstCode?: number } {
   return 'rstCode' in s && typeof (s as { close?: unknown }).close === 'function';
+}
+
+function wasReset(s: Duplex): boolean {
+  return isHttp2Stream(s) && s.rstCode !== undefined && s.rstCode !== h2.NGHTTP2_NO_ERROR;
 }
 
 /** Abort a side so its peer sees a reset, not a clean end: RST for TCP, RST_STREAM for HTTP/2. */
@@ -164,7 +172,8 @@ export function pump(a: Duplex, b: Duplex, options: PumpOptions = {}): Promise<P
       });
     };
     // A side that closes before both of its directions completed was reset or aborted: pass that on.
-    const closedEarly = (s: Duplex): boolean => !(s.readableEnded && s.writableFinished);
+    // (An HTTP/2 stream reset by its peer may still have ended its readable side: check the code too.)
+    const closedEarly = (s: Duplex): boolean => !(s.readableEnded && s.writableFinished) || wasReset(s);
     const onAClose = (): void => {
       if (aClosed) return;
       aClosed = true;

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { constants as h2constants } from 'node:http2';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { TestCa } from '@weft/testkit';
@@ -252,6 +253,38 @@ describe('HBONE server + pooled client', () => {
     expect(servername).toBe(`127.0.0.1:${echo.port}`);
     await other.close();
     outside.close();
+  });
+
+  it('passes resets through the tunnel both ways', async () => {
+    // Client resets → the upstream socket sees a TCP reset.
+    const t1 = await pool.open({
+      nextHop: hop(),
+      authority: `127.0.0.1:${echo.port}`,
+      expectedIdentities: [m.serverId],
+    });
+    t1.stream.write('x');
+    await once(t1.stream, 'data');
+    const upstream1 = [...echo.sockets].at(-1)!;
+    const upstreamError = once(upstream1, 'error');
+    t1.stream.close(h2constants.NGHTTP2_CANCEL);
+    const [err1] = (await upstreamError) as [NodeJS.ErrnoException];
+    expect(err1.code).toBe('ECONNRESET');
+
+    // Upstream resets → the client's stream gets RST_STREAM CONNECT_ERROR.
+    const t2 = await pool.open({
+      nextHop: hop(),
+      authority: `127.0.0.1:${echo.port}`,
+      expectedIdentities: [m.serverId],
+    });
+    t2.stream.on('error', () => {});
+    t2.stream.write('y');
+    await once(t2.stream, 'data');
+    const upstream2 = [...echo.sockets].at(-1)!;
+    const closed = new Promise((resolve) => t2.stream.once('close', resolve));
+    upstream2.resetAndDestroy();
+    await closed;
+    expect(t2.stream.rstCode).toBe(h2constants.NGHTTP2_CONNECT_ERROR);
+    await expect.poll(() => tunnels.some((r) => r.error !== undefined)).toBe(true);
   });
 
   it('sends no SNI', async () => {
