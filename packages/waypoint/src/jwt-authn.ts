@@ -94,8 +94,16 @@ export class JwtAuthenticator {
     this.#cacheTtlMs = options.cacheTtlMs ?? 5 * 60_000;
   }
 
-  /** The outcome for one request; `host` and `path` make the WWW-Authenticate realm. */
-  async authenticate(method: string, host: string, path: string, headers: HeaderBag): Promise<JwtOutcome> {
+  /**
+   * The outcome for one request; `host` and `path` make the WWW-Authenticate realm. Synchronous when no
+   * token is present or every token is a cached verification (the common case), a Promise otherwise.
+   */
+  authenticate(
+    method: string,
+    host: string,
+    path: string,
+    headers: HeaderBag,
+  ): JwtOutcome | Promise<JwtOutcome> {
     if (this.providers.length === 0 || isCorsPreflight(method, headers)) return UNAUTHENTICATED;
     const q = path.indexOf('?');
     const found = extractJwtTokens(
@@ -104,15 +112,23 @@ export class JwtAuthenticator {
     );
     if (found.length === 0) return UNAUTHENTICATED;
     const now = this.#now();
+    const realm = `http://${host}${q === -1 ? path : path.slice(0, q)}`;
     const verified: VerifiedToken[] = [];
     for (const t of found) {
-      const v = await this.#verify(t.token, now);
-      verified.push({ ...v, token: t.token, location: t.location });
+      const cached = this.#cache.get(t.token);
+      if (cached === undefined || cached.until <= now) break;
+      verified.push({ status: 'ok', payload: cached.payload, token: t.token, location: t.location });
     }
-    return jwtOutcome(this.providers, verified, {
-      nowSeconds: now / 1000,
-      realm: `http://${host}${q === -1 ? path : path.slice(0, q)}`,
-    });
+    if (verified.length === found.length)
+      return jwtOutcome(this.providers, verified, { nowSeconds: now / 1000, realm });
+    return (async () => {
+      const all: VerifiedToken[] = [];
+      for (const t of found) {
+        const v = await this.#verify(t.token, now);
+        all.push({ ...v, token: t.token, location: t.location });
+      }
+      return jwtOutcome(this.providers, all, { nowSeconds: now / 1000, realm });
+    })();
   }
 
   async #verify(token: string, now: number): Promise<Omit<VerifiedToken, 'token'>> {

@@ -5,7 +5,7 @@
  */
 import type { RequestAttributes } from '@weft/policy';
 import type { HeaderEdits } from './headers.js';
-import type { HeaderBag } from './jwt-authn.js';
+import type { HeaderBag, JwtOutcome } from './jwt-authn.js';
 import type { WaypointPolicies } from './policies.js';
 import type { ConnInfo } from './telemetry.js';
 
@@ -29,6 +29,7 @@ export type Verdict =
 
 export const RBAC_DENIED = 'RBAC: access denied';
 const NO_EDITS: HeaderEdits = { remove: [], set: [] };
+const FORWARD: Verdict = { kind: 'forward', edits: NO_EDITS, reason: 'allowed' };
 
 function stripQuery(path: string): string {
   const q = path.indexOf('?');
@@ -54,39 +55,41 @@ function authorizeRequest(
   return undefined;
 }
 
-/** Decides one request. Synchronous when no RequestAuthentication applies. */
+function afterAuthn(
+  policies: WaypointPolicies,
+  conn: ConnInfo,
+  head: RequestHead,
+  outcome: JwtOutcome,
+): Verdict {
+  if (outcome.kind === 'denied') {
+    return {
+      kind: 'reject',
+      status: outcome.status,
+      body: outcome.message,
+      ...(outcome.wwwAuthenticate === undefined ? {} : { wwwAuthenticate: outcome.wwwAuthenticate }),
+      reason: `RequestAuthentication: ${outcome.message}`,
+    };
+  }
+  const auth = outcome.kind === 'authenticated' ? outcome.auth : undefined;
+  const denied = authorizeRequest(policies, conn, head, auth);
+  if (denied !== undefined) return denied;
+  if (outcome.kind !== 'authenticated') return FORWARD;
+  return {
+    kind: 'forward',
+    edits: { remove: outcome.removeLocations.map((l) => l.name), set: outcome.setHeaders },
+    reason: `allowed; jwt ${outcome.auth.principal}`,
+  };
+}
+
+/** Decides one request. Synchronous unless a JWT needs its signature checked (not cached yet). */
 export function decide(
   policies: WaypointPolicies,
   conn: ConnInfo,
   head: RequestHead,
 ): Verdict | Promise<Verdict> {
   const { authn } = policies.forDestination(conn.dest);
-  if (authn === undefined)
-    return (
-      authorizeRequest(policies, conn, head, undefined) ?? {
-        kind: 'forward',
-        edits: NO_EDITS,
-        reason: 'allowed',
-      }
-    );
-  return authn.authenticate(head.method, head.authority, head.path, head.headers).then((outcome): Verdict => {
-    if (outcome.kind === 'denied') {
-      return {
-        kind: 'reject',
-        status: outcome.status,
-        body: outcome.message,
-        ...(outcome.wwwAuthenticate === undefined ? {} : { wwwAuthenticate: outcome.wwwAuthenticate }),
-        reason: `RequestAuthentication: ${outcome.message}`,
-      };
-    }
-    const auth = outcome.kind === 'authenticated' ? outcome.auth : undefined;
-    const denied = authorizeRequest(policies, conn, head, auth);
-    if (denied !== undefined) return denied;
-    if (outcome.kind !== 'authenticated') return { kind: 'forward', edits: NO_EDITS, reason: 'allowed' };
-    return {
-      kind: 'forward',
-      edits: { remove: outcome.removeLocations.map((l) => l.name), set: outcome.setHeaders },
-      reason: `allowed; jwt ${outcome.auth.principal}`,
-    };
-  });
+  if (authn === undefined) return authorizeRequest(policies, conn, head, undefined) ?? FORWARD;
+  const outcome = authn.authenticate(head.method, head.authority, head.path, head.headers);
+  if (outcome instanceof Promise) return outcome.then((o) => afterAuthn(policies, conn, head, o));
+  return afterAuthn(policies, conn, head, outcome);
 }
