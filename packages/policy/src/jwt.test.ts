@@ -190,9 +190,7 @@ describe('jwtOutcome (Istio/Envoy semantics)', () => {
     if (o.kind === 'denied') {
       expect(o.status).toBe(status);
       expect(o.message).toBe(message);
-      expect(o.wwwAuthenticate).toBe(
-        status === 401 ? 'Bearer realm="http://details:9080/details/1", error="invalid_token"' : undefined,
-      );
+      expect(o.wwwAuthenticate).toBe('Bearer realm="http://details:9080/details/1", error="invalid_token"');
     }
   });
 

@@ -155,8 +155,8 @@ export type JwtOutcome =
       readonly kind: 'denied';
       readonly status: 401 | 403;
       readonly message: string;
-      /** Set for 401. */
-      readonly wwwAuthenticate?: string;
+      /** The WWW-Authenticate challenge to send. */
+      readonly wwwAuthenticate: string;
       readonly issuer?: string;
     }
   | {
@@ -172,7 +172,7 @@ export type JwtOutcome =
 export interface JwtOutcomeOptions {
   readonly nowSeconds: number;
   readonly clockSkewSeconds?: number;
-  /** The realm in WWW-Authenticate (Envoy uses the request URL). */
+  /** The realm in WWW-Authenticate: Envoy uses the request URL (`http://host/path`). */
   readonly realm?: string;
 }
 
@@ -199,16 +199,12 @@ function claimText(claims: Readonly<Record<string, unknown>>, name: string): str
 }
 
 function deny(status: 401 | 403, message: string, opts: JwtOutcomeOptions, issuer?: string): JwtOutcome {
-  const base = issuer === undefined ? {} : { issuer };
-  if (status === 403) return { kind: 'denied', status, message, ...base };
-  const realm = opts.realm ?? 'http://example.com';
-  return {
-    kind: 'denied',
-    status,
-    message,
-    wwwAuthenticate: `Bearer realm="${realm}", error="invalid_token"`,
-    ...base,
-  };
+  // Envoy's jwt_authn sets the challenge on every failure (401 and the audience 403), with the
+  // request URL as realm and error="invalid_token" since a token was presented
+  const wwwAuthenticate = `Bearer realm="${opts.realm ?? ''}", error="invalid_token"`;
+  return issuer === undefined
+    ? { kind: 'denied', status, message, wwwAuthenticate }
+    : { kind: 'denied', status, message, wwwAuthenticate, issuer };
 }
 
 /** Checks one token; returns the failure or the provider it satisfied. */
