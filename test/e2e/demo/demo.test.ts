@@ -193,6 +193,24 @@ describe.skipIf(skip !== undefined)('weftctl demo: the whole mesh on one machine
     expect((await curlIn('web', 'http://payments-0.prod.pod:8080/get')).status).toBe('200');
   });
 
+  it('L4 AuthorizationPolicy at the node agent: payments is cut off from orders, web is not', async (ctx) => {
+    needs(ctx, 'capture');
+    expect((await weftctl(['demo', 'apply', 'authz'])).code).toBe(0);
+    const check = await weftctl([
+      'check',
+      'authz',
+      'prod/payments-0',
+      'prod/orders-0',
+      '--port',
+      '8080',
+      '--config-dir',
+      join(stateDir, 'config'),
+    ]);
+    expect(check.stdout).toMatch(/decision:\s+DENY/);
+    await eventuallyStatus('payments', 'http://orders.prod/get', '000');
+    expect((await curlIn('web', 'http://orders.prod/get')).status).toBe('200');
+  });
+
   it('AuthorizationPolicy at the waypoint: web gets 403 RBAC: access denied, orders 200', async (ctx) => {
     needs(ctx, 'capture', 'waypoint', 'waypoint-route');
     expect((await weftctl(['demo', 'apply', 'authz'])).code).toBe(0);

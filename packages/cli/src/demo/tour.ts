@@ -55,15 +55,25 @@ export function tourSteps(stateDir: string): TourStep[] {
       needs: ['pilot', 'node1', 'node2', 'capture'],
     },
     {
-      title: "AuthorizationPolicy at prod's waypoint: only orders may POST /charge to payments",
+      title: 'AuthorizationPolicy at the node agent (L4): only web may connect to orders',
       commands: [
         'weftctl demo apply authz',
-        `weftctl check authz frontend/web-0 prod/payments-0 POST /charge --config-dir ${stateDir}/config`,
+        `weftctl check authz prod/payments-0 prod/orders-0 --port 8080 --config-dir ${stateDir}/config`,
+        `weftctl demo exec payments -- ${curl} -m 3 http://orders.prod/get`,
+        `weftctl demo exec web -- ${curl} http://orders.prod/get`,
+      ],
+      expect:
+        'check authz says DENY (allow policies exist, none matched) and why; payments is cut off (000: connection closed by the node agent); web gets 200',
+      needs: ['pilot', 'node1', 'node2', 'capture'],
+    },
+    {
+      title: "AuthorizationPolicy at prod's waypoint (L7): only orders may POST /charge to payments",
+      commands: [
         'weftctl demo exec web -- curl -s -X POST http://payments.prod/charge',
         `weftctl demo exec orders -- ${curl} -X POST http://payments.prod/charge`,
       ],
       expect:
-        'check authz names the policy that denies web; web gets 403 "RBAC: access denied" from the waypoint; orders gets 200',
+        'web gets 403 "RBAC: access denied" from the waypoint; orders gets 200 (the same `demo apply authz`)',
       needs: ['pilot', 'node1', 'node2', 'capture', 'waypoint', 'waypoint-route'],
     },
     {
