@@ -10,7 +10,7 @@ import { createLogger, createRegistry, silentLogger } from '@weft/telemetry';
 import { createTopology, rootSkipReason, TestCa, type Topology } from '@weft/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeAgent } from './agent.js';
-import type { IdentityProvider } from './identity.js';
+import type { CertificateMaterial, IdentityProvider } from './identity.js';
 import type { PodInfo } from './lifecycle-protocol.js';
 import {
   policy,
@@ -27,17 +27,29 @@ const skip = rootSkipReason();
 if (skip !== undefined) console.warn(`[node-agent] skipping namespace tests: ${skip}`);
 
 function testIdentity(ca: TestCa): IdentityProvider {
+  const material = async (identity: string): Promise<CertificateMaterial> => {
+    const m = /\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(identity);
+    const cred = await ca.workload(m?.[1] ?? '', m?.[2] ?? '');
+    return {
+      identity,
+      chainPem: cred.chainPem,
+      keyPem: cred.keyPem,
+      rootsPem: ca.rootPem,
+      trustDomains: ['cluster.local'],
+    };
+  };
   return {
     async credentials(identity) {
-      const m = /\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(identity);
-      const cred = await ca.workload(m?.[1] ?? '', m?.[2] ?? '');
+      const m = await material(identity);
       return staticCredentials({
         identity,
-        certChainPem: cred.chainPem,
-        keyPem: cred.keyPem,
-        rootsPem: ca.rootPem,
+        certChainPem: m.chainPem,
+        keyPem: m.keyPem,
+        rootsPem: m.rootsPem,
       });
     },
+    material,
+    onRotation: () => () => undefined,
     forget: () => undefined,
     dump: () => [],
   };
@@ -100,157 +112,175 @@ function podInfo(p: { name: string; netnsPath: string; ip: string }, sa = p.name
   };
 }
 
-describe.skipIf(skip !== undefined)('node agent data path over network namespaces (root)', () => {
-  let topo: Topology;
-  let store: XdsStore;
-  const agents: NodeAgent[] = [];
-  const apps: { server: Server; ns: Netns; hits: () => number }[] = [];
+for (const workers of [0, 2]) {
+  describe.skipIf(skip !== undefined)(
+    `node agent data path over network namespaces (root, ${workers === 0 ? 'on the main thread' : `${workers} worker threads`})`,
+    () => {
+      let topo: Topology;
+      let store: XdsStore;
+      const agents: NodeAgent[] = [];
+      const apps: { server: Server; ns: Netns; hits: () => number }[] = [];
 
-  beforeAll(async () => {
-    topo = await createTopology({
-      nodes: [
-        { name: 'n1', pods: [{ name: 'client' }, { name: 'outsider' }] },
-        { name: 'n2', pods: [{ name: 'server' }, { name: 'server2' }] },
-      ],
-    });
-    const ca = await TestCa.create();
-    store = new XdsStore();
-    const svcKey = 'default/echo.default.svc.cluster.local';
-    const ports = { [svcKey]: [{ servicePort: 80, targetPort: 8080, appProtocol: 'TCP' as const }] };
-    putWorkloads(
-      store,
-      workload({ name: 'client', ip: topo.pod('client').ip, node: 'n1' }),
-      workload({ name: 'server', ip: topo.pod('server').ip, node: 'n2', services: ports }),
-      workload({ name: 'server2', ip: topo.pod('server2').ip, node: 'n2', services: ports }),
-    );
-    putServices(store, service({ name: 'echo', vip: '10.96.0.10', ports: [[80, 8080]] }));
-    for (const name of ['server', 'server2']) apps.push(await echoApp(topo.pod(name).netnsPath, 8080));
-    for (let i = 0; i < 2; i++) {
-      agents.push(
-        new NodeAgent({
-          view: store,
-          identity: testIdentity(ca),
-          registry: createRegistry({ processMetrics: false }),
-          logger: process.env.WEFT_TEST_LOG
-            ? createLogger({ name: `agent${i}`, level: 'debug', format: 'json' })
-            : silentLogger(),
-          trustDomain: 'cluster.local',
-        }),
-      );
-    }
-    await agents[0]?.handle({ type: 'add', pod: podInfo(topo.pod('client')) });
-    await agents[1]?.handle({
-      type: 'snapshot',
-      pods: [podInfo(topo.pod('server')), podInfo(topo.pod('server2'))],
-    });
-  });
+      beforeAll(async () => {
+        topo = await createTopology({
+          nodes: [
+            { name: 'n1', pods: [{ name: 'client' }, { name: 'outsider' }] },
+            { name: 'n2', pods: [{ name: 'server' }, { name: 'server2' }] },
+          ],
+        });
+        const ca = await TestCa.create();
+        store = new XdsStore();
+        const svcKey = 'default/echo.default.svc.cluster.local';
+        const ports = { [svcKey]: [{ servicePort: 80, targetPort: 8080, appProtocol: 'TCP' as const }] };
+        putWorkloads(
+          store,
+          workload({ name: 'client', ip: topo.pod('client').ip, node: 'n1' }),
+          workload({ name: 'server', ip: topo.pod('server').ip, node: 'n2', services: ports }),
+          workload({ name: 'server2', ip: topo.pod('server2').ip, node: 'n2', services: ports }),
+        );
+        putServices(store, service({ name: 'echo', vip: '10.96.0.10', ports: [[80, 8080]] }));
+        for (const name of ['server', 'server2']) apps.push(await echoApp(topo.pod(name).netnsPath, 8080));
+        for (let i = 0; i < 2; i++) {
+          agents.push(
+            await NodeAgent.start({
+              workers,
+              view: store,
+              identity: testIdentity(ca),
+              registry: createRegistry({ processMetrics: false }),
+              logger: process.env.WEFT_TEST_LOG
+                ? createLogger({ name: `agent${i}`, level: 'debug', format: 'json' })
+                : silentLogger(),
+              trustDomain: 'cluster.local',
+            }),
+          );
+        }
+        await agents[0]?.handle({ type: 'add', pod: podInfo(topo.pod('client')) });
+        await agents[1]?.handle({
+          type: 'snapshot',
+          pods: [podInfo(topo.pod('server')), podInfo(topo.pod('server2'))],
+        });
+      });
 
-  afterAll(async () => {
-    for (const a of agents) await a.close({ drainMs: 0, uninstall: true });
-    for (const a of apps) {
-      a.server.close();
-      a.ns.close();
-    }
-    await topo?.destroy();
-  });
+      afterAll(async () => {
+        for (const a of agents) {
+          const t = Date.now();
+          await a.close({ drainMs: 0, uninstall: true });
+          if (process.env.WEFT_TEST_LOG) console.log('closed agent in', Date.now() - t);
+        }
+        for (const a of apps) {
+          a.server.close();
+          a.ns.close();
+        }
+        await topo?.destroy();
+      });
 
-  it('pod to pod across nodes over HBONE: data arrives and the server sees the client pod IP', async () => {
-    const r = await exchange(topo.pod('client').netnsPath, topo.pod('server').ip, 8080, 'hello mesh');
-    expect(r.error).toBeUndefined();
-    expect(r.data).toBe(`${topo.pod('client').ip}|hello mesh`);
-    const dump = agents[1]?.configDump() as { pods: { name: string }[] };
-    expect(dump.pods.map((p) => p.name).sort()).toEqual(['server', 'server2']);
-  });
+      it('pod to pod across nodes over HBONE: data arrives and the server sees the client pod IP', async () => {
+        const r = await exchange(topo.pod('client').netnsPath, topo.pod('server').ip, 8080, 'hello mesh');
+        expect(r.error).toBeUndefined();
+        expect(r.data).toBe(`${topo.pod('client').ip}|hello mesh`);
+        const dump = agents[1]?.configDump() as { pods: { name: string }[] };
+        expect(dump.pods.map((p) => p.name).sort()).toEqual(['server', 'server2']);
+      });
 
-  it('a service VIP is balanced across endpoints, with the service port mapped to the target port', async () => {
-    const before = apps.map((a) => a.hits());
-    for (let i = 0; i < 16; i++) {
-      const r = await exchange(topo.pod('client').netnsPath, '10.96.0.10', 80, `x${i}`);
-      expect(r.data).toBe(`${topo.pod('client').ip}|x${i}`);
-    }
-    const delta = apps.map((a, i) => a.hits() - (before[i] ?? 0));
-    expect(delta[0]! + delta[1]!).toBe(16);
-    expect(delta[0]).toBeGreaterThan(0);
-    expect(delta[1]).toBeGreaterThan(0);
-  });
+      it('a service VIP is balanced across endpoints, with the service port mapped to the target port', async () => {
+        const before = apps.map((a) => a.hits());
+        for (let i = 0; i < 16; i++) {
+          const r = await exchange(topo.pod('client').netnsPath, '10.96.0.10', 80, `x${i}`);
+          expect(r.data).toBe(`${topo.pod('client').ip}|x${i}`);
+        }
+        const delta = apps.map((a, i) => a.hits() - (before[i] ?? 0));
+        expect(delta[0]! + delta[1]!).toBe(16);
+        expect(delta[0]).toBeGreaterThan(0);
+        expect(delta[1]).toBeGreaterThan(0);
+      });
 
-  it('a plaintext client outside the mesh is accepted (PERMISSIVE) and refused under a STRICT-style policy', async () => {
-    const outsider = topo.pod('outsider');
-    const ok = await exchange(outsider.netnsPath, topo.pod('server').ip, 8080, 'plain');
-    expect(ok.data).toBe(`${outsider.ip}|plain`);
-    putPolicies(store, policy({ name: 'strict', action: 'DENY', notPrincipalsPresence: true }));
-    try {
-      const denied = await exchange(outsider.netnsPath, topo.pod('server').ip, 8080, 'plain');
-      expect(denied.data).toBe('');
-      // mTLS from a mesh pod still works.
-      const mesh = await exchange(topo.pod('client').netnsPath, topo.pod('server').ip, 8080, 'mtls');
-      expect(mesh.data).toBe(`${topo.pod('client').ip}|mtls`);
-    } finally {
-      removePolicies(store, 'default/strict');
-    }
-  });
+      it('a plaintext client outside the mesh is accepted (PERMISSIVE) and refused under a STRICT-style policy', async () => {
+        const outsider = topo.pod('outsider');
+        const ok = await exchange(outsider.netnsPath, topo.pod('server').ip, 8080, 'plain');
+        expect(ok.data).toBe(`${outsider.ip}|plain`);
+        putPolicies(store, policy({ name: 'strict', action: 'DENY', notPrincipalsPresence: true }));
+        try {
+          const denied = await exchange(outsider.netnsPath, topo.pod('server').ip, 8080, 'plain');
+          expect(denied.data).toBe('');
+          // mTLS from a mesh pod still works.
+          const mesh = await exchange(topo.pod('client').netnsPath, topo.pod('server').ip, 8080, 'mtls');
+          expect(mesh.data).toBe(`${topo.pod('client').ip}|mtls`);
+        } finally {
+          removePolicies(store, 'default/strict');
+        }
+      });
 
-  it('L4 ALLOW by principal; DENY beats ALLOW; an ALLOW with no rules denies all', async () => {
-    const client = topo.pod('client');
-    const to = topo.pod('server').ip;
-    putPolicies(
-      store,
-      policy({ name: 'allow-other', action: 'ALLOW', principals: ['cluster.local/ns/default/sa/nobody'] }),
-    );
-    expect((await exchange(client.netnsPath, to, 8080, 'a')).data).toBe('');
-    putPolicies(
-      store,
-      policy({ name: 'allow-client', action: 'ALLOW', principals: ['cluster.local/ns/default/sa/client'] }),
-    );
-    expect((await exchange(client.netnsPath, to, 8080, 'b')).data).toBe(`${client.ip}|b`);
-    putPolicies(store, policy({ name: 'deny-port', action: 'DENY', ports: [8080] }));
-    expect((await exchange(client.netnsPath, to, 8080, 'c')).data).toBe('');
-    removePolicies(store, 'default/allow-other', 'default/allow-client', 'default/deny-port');
-    putPolicies(store, policy({ name: 'deny-all', action: 'ALLOW', noRules: true }));
-    expect((await exchange(client.netnsPath, to, 8080, 'd')).data).toBe('');
-    removePolicies(store, 'default/deny-all');
-    expect((await exchange(client.netnsPath, to, 8080, 'e')).data).toBe(`${client.ip}|e`);
-  });
+      it('L4 ALLOW by principal; DENY beats ALLOW; an ALLOW with no rules denies all', async () => {
+        const client = topo.pod('client');
+        const to = topo.pod('server').ip;
+        putPolicies(
+          store,
+          policy({
+            name: 'allow-other',
+            action: 'ALLOW',
+            principals: ['cluster.local/ns/default/sa/nobody'],
+          }),
+        );
+        expect((await exchange(client.netnsPath, to, 8080, 'a')).data).toBe('');
+        putPolicies(
+          store,
+          policy({
+            name: 'allow-client',
+            action: 'ALLOW',
+            principals: ['cluster.local/ns/default/sa/client'],
+          }),
+        );
+        expect((await exchange(client.netnsPath, to, 8080, 'b')).data).toBe(`${client.ip}|b`);
+        putPolicies(store, policy({ name: 'deny-port', action: 'DENY', ports: [8080] }));
+        expect((await exchange(client.netnsPath, to, 8080, 'c')).data).toBe('');
+        removePolicies(store, 'default/allow-other', 'default/allow-client', 'default/deny-port');
+        putPolicies(store, policy({ name: 'deny-all', action: 'ALLOW', noRules: true }));
+        expect((await exchange(client.netnsPath, to, 8080, 'd')).data).toBe('');
+        removePolicies(store, 'default/deny-all');
+        expect((await exchange(client.netnsPath, to, 8080, 'e')).data).toBe(`${client.ip}|e`);
+      });
 
-  it('a policy change closes an open connection that is no longer allowed', async () => {
-    const ns = Netns.open(topo.pod('client').netnsPath);
-    const s: Socket = connectIn(ns, { host: topo.pod('server').ip, port: 8080 });
-    let data = '';
-    s.setEncoding('utf8');
-    s.on('data', (d: string) => {
-      data += d;
-    });
-    // The client sees the tunnel end (FIN, then RST): either ends its read side.
-    const closed = new Promise<void>((resolve) => {
-      s.once('end', () => resolve());
-      s.once('close', () => resolve());
-    });
-    s.on('error', () => undefined);
-    s.write('one');
-    const deadline = Date.now() + 5000;
-    while (!data.endsWith('one') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(data).toBe(`${topo.pod('client').ip}|one`);
-    putPolicies(
-      store,
-      policy({ name: 'deny-now', action: 'DENY', principals: ['cluster.local/ns/default/sa/client'] }),
-    );
-    try {
-      await closed;
-      s.destroy();
-      ns.close();
-    } finally {
-      removePolicies(store, 'default/deny-now');
-    }
-  });
+      it('a policy change closes an open connection that is no longer allowed', async () => {
+        const ns = Netns.open(topo.pod('client').netnsPath);
+        const s: Socket = connectIn(ns, { host: topo.pod('server').ip, port: 8080 });
+        let data = '';
+        s.setEncoding('utf8');
+        s.on('data', (d: string) => {
+          data += d;
+        });
+        // The client sees the tunnel end (FIN, then RST): either ends its read side.
+        const closed = new Promise<void>((resolve) => {
+          s.once('end', () => resolve());
+          s.once('close', () => resolve());
+        });
+        s.on('error', () => undefined);
+        s.write('one');
+        const deadline = Date.now() + 5000;
+        while (!data.endsWith('one') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(data).toBe(`${topo.pod('client').ip}|one`);
+        putPolicies(
+          store,
+          policy({ name: 'deny-now', action: 'DENY', principals: ['cluster.local/ns/default/sa/client'] }),
+        );
+        try {
+          await closed;
+          s.destroy();
+          ns.close();
+        } finally {
+          removePolicies(store, 'default/deny-now');
+        }
+      });
 
-  it('pod removal removes its rules; the pod then talks directly', async () => {
-    const info = podInfo(topo.pod('server2'));
-    await agents[1]?.handle({ type: 'del', uid: info.uid });
-    const saved = await topo.exec(topo.pod('server2').netns, ['iptables-save']);
-    expect(saved).not.toContain('WEFT_');
-    // Plaintext straight to the app, from a pod outside the mesh.
-    const r = await exchange(topo.pod('outsider').netnsPath, topo.pod('server2').ip, 8080, 'direct');
-    expect(r.data).toBe(`${topo.pod('outsider').ip}|direct`);
-    await agents[1]?.handle({ type: 'add', pod: info });
-  });
-});
+      it('pod removal removes its rules; the pod then talks directly', async () => {
+        const info = podInfo(topo.pod('server2'));
+        await agents[1]?.handle({ type: 'del', uid: info.uid });
+        const saved = await topo.exec(topo.pod('server2').netns, ['iptables-save']);
+        expect(saved).not.toContain('WEFT_');
+        // Plaintext straight to the app, from a pod outside the mesh.
+        const r = await exchange(topo.pod('outsider').netnsPath, topo.pod('server2').ip, 8080, 'direct');
+        expect(r.data).toBe(`${topo.pod('outsider').ip}|direct`);
+        await agents[1]?.handle({ type: 'add', pod: info });
+      });
+    },
+  );
+}

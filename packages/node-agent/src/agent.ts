@@ -1,19 +1,19 @@
 /**
- * weft-node's control core: pods enrolled through the lifecycle protocol, one PodProxy each, open
- * connections re-checked on every policy or workload change, readiness, and the config dump.
- * Discovery and certificates come in through ports (DiscoveryView, IdentityProvider) so the same core
- * runs against pilot in production and against an in-memory store in tests.
+ * weft-node's control core: pods enrolled through the lifecycle protocol, their capture rules and
+ * certificates, readiness and the config dump. The listeners live in a DataPlane: on this thread
+ * (LocalDataPlane) or on worker threads (WorkerDataPlane), each binding its own SO_REUSEPORT listeners in
+ * every pod. Discovery and certificates come in through ports (DiscoveryView, IdentityProvider) so the same
+ * core runs against pilot in production and against an in-memory store in tests.
  */
+import { installCapture, removeCapture } from '@weft/netns';
 import { componentLogger, type Logger, type Readiness, type Registry } from '@weft/telemetry';
 import { errorMessage } from '@weft/telemetry/errors';
-import { authorize } from './authz.js';
-import { ConnectionTracker } from './connections.js';
+import { type DataPlane, LocalDataPlane, type PodStats } from './data-plane.js';
 import type { DiscoveryView } from './discovery.js';
 import { NodeAgentError, NodeErrorCode } from './errors.js';
 import type { IdentityProvider } from './identity.js';
 import { type LifecycleRequest, optedOut, type PodInfo } from './lifecycle-protocol.js';
-import { PodProxy } from './pod-proxy.js';
-import { TrafficRecorder, trafficMetrics } from './traffic.js';
+import { WorkerDataPlane } from './workers.js';
 
 export interface NodeAgentOptions {
   view: DiscoveryView;
@@ -23,29 +23,67 @@ export interface NodeAgentOptions {
   trustDomain: string;
   readiness?: Readiness;
   connectTimeoutMs?: number;
+  /** Data-plane worker threads; 0 runs the data path on this thread. */
+  workers?: number;
+  /** Log level for worker threads (they log to stdout themselves). */
+  logLevel?: string;
 }
 
 export const READY_PODS = 'pods captured';
 
+interface Enrolled {
+  pod: PodInfo;
+  identity: string;
+}
+
 export class NodeAgent {
   readonly #o: NodeAgentOptions;
   readonly #log: Logger;
-  readonly #pods = new Map<string, PodProxy>();
+  readonly #plane: DataPlane;
+  readonly #pods = new Map<string, Enrolled>();
   readonly #optedOut = new Map<string, PodInfo>();
   readonly #pending = new Map<string, Promise<void>>();
-  readonly tracker = new ConnectionTracker();
-  readonly #recorder: TrafficRecorder;
-  readonly #unsubscribe: () => void;
+  #stats: { pods: PodStats[]; connections: number; workers: number } = {
+    pods: [],
+    connections: 0,
+    workers: 0,
+  };
   #closed = false;
 
-  constructor(options: NodeAgentOptions) {
+  private constructor(options: NodeAgentOptions, plane: DataPlane) {
     this.#o = options;
     this.#log = componentLogger(options.logger, 'pods');
-    this.#recorder = new TrafficRecorder(
-      trafficMetrics(options.registry),
-      componentLogger(options.logger, 'access'),
-    );
-    this.#unsubscribe = options.view.onChange(() => this.recheck());
+    this.#plane = plane;
+  }
+
+  static async start(options: NodeAgentOptions): Promise<NodeAgent> {
+    const log = componentLogger(options.logger, 'pods');
+    const plane =
+      (options.workers ?? 0) > 0
+        ? await WorkerDataPlane.start({
+            count: options.workers ?? 0,
+            view: options.view,
+            identity: options.identity,
+            trustDomain: options.trustDomain,
+            logLevel: options.logLevel ?? 'info',
+            log,
+            ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+          })
+        : new LocalDataPlane({
+            view: options.view,
+            identity: options.identity,
+            registry: options.registry,
+            log,
+            accessLog: componentLogger(options.logger, 'access'),
+            trustDomain: options.trustDomain,
+            ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+          });
+    return new NodeAgent(options, plane);
+  }
+
+  /** The worker threads' metrics, when the data path runs on workers (merged into /metrics). */
+  workerMetrics(): Promise<object[]> {
+    return this.#plane instanceof WorkerDataPlane ? this.#plane.metrics() : Promise.resolve([]);
   }
 
   /** Handles one lifecycle request (the Unix socket calls this). */
@@ -67,6 +105,10 @@ export class NodeAgent {
     }
   }
 
+  /**
+   * Enrolls a pod: capture rules first (fail closed: until the listeners exist, captured traffic is
+   * refused or dropped), then its certificate, then the listeners on every data-plane thread.
+   */
   async add(pod: PodInfo): Promise<void> {
     const inflight = this.#pending.get(pod.uid);
     if (inflight !== undefined) await inflight.catch(() => undefined);
@@ -79,35 +121,27 @@ export class NodeAgent {
     }
     const existing = this.#pods.get(pod.uid);
     if (existing !== undefined) {
-      if (existing.pod.netnsPath === pod.netnsPath && existing.pod.ips.join() === pod.ips.join()) return;
+      const same =
+        existing.pod.netnsPath === pod.netnsPath &&
+        existing.pod.ips.join() === pod.ips.join() &&
+        existing.pod.serviceAccount === pod.serviceAccount;
+      if (same) return;
       await this.remove(pod.uid);
     }
-    const proxy = new PodProxy(pod, {
-      view: this.#o.view,
-      recorder: this.#recorder,
-      tracker: this.tracker,
-      log: this.#log,
-      trustDomain: this.#o.trustDomain,
-      ...(this.#o.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.#o.connectTimeoutMs }),
-    });
+    const identity = `spiffe://${this.#o.trustDomain}/ns/${pod.namespace}/sa/${pod.serviceAccount}`;
     const work = (async () => {
       try {
-        const credentials = await this.#o.identity.credentials(proxy.identity);
-        await proxy.start(credentials);
+        await installCapture(pod.netnsPath);
+        await this.#plane.addPod(pod, identity);
       } catch (err) {
         throw new NodeAgentError(
           NodeErrorCode.PodAdd,
           `enrolling pod ${pod.namespace}/${pod.name} failed: ${errorMessage(err)}`,
-          {
-            cause: err,
-          },
+          { cause: err },
         );
       }
-      this.#pods.set(pod.uid, proxy);
-      this.#log.info(
-        { pod: `${pod.namespace}/${pod.name}`, ips: pod.ips, identity: proxy.identity },
-        'pod captured',
-      );
+      this.#pods.set(pod.uid, { pod, identity });
+      this.#log.info({ pod: `${pod.namespace}/${pod.name}`, ips: pod.ips, identity }, 'pod captured');
     })();
     this.#pending.set(pod.uid, work);
     try {
@@ -120,55 +154,52 @@ export class NodeAgent {
   /** Pod deleted: listeners closed, rules removed, certificate forgotten. Unknown pods are fine (idempotent). */
   async remove(uid: string): Promise<void> {
     if (this.#optedOut.delete(uid)) return;
-    const proxy = this.#pods.get(uid);
-    if (proxy === undefined) {
+    const enrolled = this.#pods.get(uid);
+    if (enrolled === undefined) {
       this.#log.debug({ uid, code: NodeErrorCode.UnknownPod }, 'del for a pod that is not enrolled');
       return;
     }
     this.#pods.delete(uid);
-    await proxy.stop({ removeRules: true, drainMs: 0 });
-    if (![...this.#pods.values()].some((p) => p.identity === proxy.identity))
-      this.#o.identity.forget(proxy.identity);
-    this.#log.info({ pod: `${proxy.pod.namespace}/${proxy.pod.name}` }, 'pod released');
-  }
-
-  /** Re-decides open inbound connections after a discovery change; closes the ones now denied. */
-  recheck(): number {
-    const view = this.#o.view;
-    const closed = this.tracker.recheck(
-      (c, w) => {
-        if (w === undefined) return undefined; // a workload briefly missing is not a policy decision
-        const d = authorize(view, w, c.attrs);
-        return d.allowed ? undefined : `connection closed due to policy change: ${d.reason}`;
-      },
-      (uid) => view.workloads.get(uid),
+    await this.#plane.removePod(uid);
+    await removeCapture(enrolled.pod.netnsPath).catch((err: unknown) =>
+      this.#log.warn({ err: errorMessage(err) }, 'could not remove capture rules (pod namespace gone?)'),
     );
-    if (closed > 0) this.#log.info({ closed }, 'closed connections no longer allowed by policy');
-    return closed;
+    if (![...this.#pods.values()].some((p) => p.identity === enrolled.identity))
+      this.#o.identity.forget(enrolled.identity);
+    this.#log.info({ pod: `${enrolled.pod.namespace}/${enrolled.pod.name}` }, 'pod released');
   }
 
-  pods(): PodProxy[] {
-    return [...this.#pods.values()];
+  pods(): PodInfo[] {
+    return [...this.#pods.values()].map((e) => e.pod);
+  }
+
+  /** Data-plane stats (listeners, connections), refreshed; configDump shows the last ones. */
+  async refreshStats(): Promise<void> {
+    this.#stats = await this.#plane.stats();
   }
 
   configDump(): unknown {
+    void this.refreshStats().catch(() => undefined);
+    const byUid = new Map(this.#stats.pods.map((p) => [p.uid, p]));
     return {
-      pods: [...this.#pods.values()].map((p) => ({
-        uid: p.pod.uid,
-        name: p.pod.name,
-        namespace: p.pod.namespace,
-        ips: p.pod.ips,
-        netnsPath: p.pod.netnsPath,
-        identity: p.identity,
+      pods: [...this.#pods.values()].map(({ pod, identity }) => ({
+        uid: pod.uid,
+        name: pod.name,
+        namespace: pod.namespace,
+        ips: pod.ips,
+        netnsPath: pod.netnsPath,
+        identity,
         captured: true,
-        ...p.stats(),
+        clients: byUid.get(pod.uid)?.clients ?? 0,
+        hboneConnections: byUid.get(pod.uid)?.hboneConnections ?? 0,
       })),
       optedOut: [...this.#optedOut.values()].map((p) => ({
         uid: p.uid,
         name: p.name,
         namespace: p.namespace,
       })),
-      connections: this.tracker.size,
+      connections: this.#stats.connections,
+      workers: this.#stats.workers,
       certificates: this.#o.identity.dump(),
     };
   }
@@ -180,12 +211,10 @@ export class NodeAgent {
   async close(options: { drainMs: number; uninstall: boolean }): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#unsubscribe();
-    await Promise.all(
-      [...this.#pods.values()].map((p) =>
-        p.stop({ removeRules: options.uninstall, drainMs: options.drainMs }),
-      ),
-    );
+    await this.#plane.close(options.drainMs);
+    if (options.uninstall) {
+      for (const { pod } of this.#pods.values()) await removeCapture(pod.netnsPath).catch(() => undefined);
+    }
     this.#pods.clear();
   }
 }

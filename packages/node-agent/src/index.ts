@@ -2,7 +2,7 @@ export { NodeAgent, type NodeAgentOptions, READY_PODS } from './agent.js';
 export { loadConfig, type NodeConfig } from './config.js';
 export type { DiscoveryView } from './discovery.js';
 export { NodeAgentError, NodeErrorCode } from './errors.js';
-export type { IdentityProvider } from './identity.js';
+export type { CertificateMaterial, IdentityProvider } from './identity.js';
 export {
   type LifecycleAck,
   type LifecycleRequest,

@@ -8,6 +8,7 @@ import { NodeAgent, READY_PODS } from './agent.js';
 import { caIdentityProvider } from './certificates.js';
 import { loadConfig } from './config.js';
 import { LifecycleServer } from './lifecycle-server.js';
+import { AggregatingRegistry } from './workers.js';
 
 const READY_XDS = 'xds synced';
 
@@ -67,13 +68,15 @@ export async function main(argv: readonly string[]): Promise<void> {
     registry,
     logger: componentLogger(logger, 'certs'),
   });
-  const agent = new NodeAgent({
+  const agent = await NodeAgent.start({
     view: xds.store,
     identity: caIdentityProvider(certs, new TrustDomains(config.trustDomain)),
     registry,
     logger,
     trustDomain: config.trustDomain,
     readiness,
+    workers: config.workerThreads,
+    logLevel: config.logLevel,
   });
   xds.start();
   void xds.whenSynced().then(() => {
@@ -103,7 +106,9 @@ export async function main(argv: readonly string[]): Promise<void> {
   };
   const admin = await startAdminServers({
     logger,
-    registry,
+    // With worker threads the traffic metrics live in the workers: /metrics sums them with ours.
+    registry:
+      config.workerThreads > 0 ? new AggregatingRegistry(registry, () => agent.workerMetrics()) : registry,
     readiness,
     ports: config.ports,
     configDump: () => ({

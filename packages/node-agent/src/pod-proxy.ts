@@ -17,16 +17,7 @@ import {
   type HboneServer,
   pump,
 } from '@weft/hbone';
-import {
-  connectIn,
-  DEFAULT_CAPTURE,
-  installCapture,
-  listenIn,
-  listenServerIn,
-  Netns,
-  originalDstOf,
-  removeCapture,
-} from '@weft/netns';
+import { connectIn, DEFAULT_CAPTURE, listenIn, listenServerIn, Netns, originalDstOf } from '@weft/netns';
 import type { Logger } from '@weft/telemetry';
 import { errorCode, errorMessage } from '@weft/telemetry/errors';
 import { authorize } from './authz.js';
@@ -107,14 +98,13 @@ export class PodProxy {
   }
 
   /**
-   * Capture rules first (fail closed: until the listeners exist, captured traffic is refused or
-   * dropped), then the listeners with the pod's credentials.
+   * Binds the pod's listeners with its credentials. The capture rules are the caller's (installed once per
+   * pod by the control thread, before any listener: fail closed), so several workers can each bind here.
    */
   async start(credentials: HboneCredentials): Promise<void> {
     const ns = Netns.open(this.pod.netnsPath);
     this.#ns = ns;
     try {
-      await installCapture(this.pod.netnsPath);
       this.#pool = createHbonePool({
         credentials,
         connect: (hop) => connectIn(ns, { host: hop.host, port: hop.port, mark: AGENT_MARK }),
@@ -147,16 +137,13 @@ export class PodProxy {
         mark: AGENT_MARK,
       });
     } catch (err) {
-      await this.stop({ removeRules: false, drainMs: 0 });
+      await this.stop({ drainMs: 0 });
       throw err;
     }
   }
 
-  /**
-   * Stops accepting, GOAWAY on HBONE, lets open connections finish for `drainMs`, then closes what is
-   * left. Rules are removed only when asked (pod deleted, uninstall): on restart they stay (fail closed).
-   */
-  async stop(options: { removeRules: boolean; drainMs: number }): Promise<void> {
+  /** Stops accepting, GOAWAY on HBONE, lets open connections finish for `drainMs`, then closes what is left. */
+  async stop(options: { drainMs: number }): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#outbound?.close();
@@ -172,11 +159,6 @@ export class PodProxy {
     for (const c of this.#clients) c.destroy();
     await this.#pool?.close();
     await this.#hbone?.close();
-    if (options.removeRules) {
-      await removeCapture(this.pod.netnsPath).catch((err: unknown) =>
-        this.#log.warn({ err: errorMessage(err) }, 'could not remove capture rules (pod namespace gone?)'),
-      );
-    }
     this.#ns?.close();
   }
 

@@ -217,7 +217,7 @@ export class Mesh {
         ADMIN_PORT: String(adminPort),
         METRICS_PORT: String(metricsPort),
         READINESS_PORT: String(readinessPort),
-        WORKER_THREADS: '0',
+        WORKER_THREADS: process.env.E2E_WORKER_THREADS ?? '2',
         LOG_LEVEL: 'info',
         DRAIN_SECONDS: '1',
         ...env,
