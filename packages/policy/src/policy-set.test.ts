@@ -229,6 +229,27 @@ describe('PolicySet incremental updates', () => {
     ]);
   });
 
+  it('selector policies are found through the label index', () => {
+    const list = [];
+    for (let i = 0; i < 1_000; i++) {
+      list.push(
+        rawAp(
+          { selector: { matchLabels: { app: `app${i}`, tier: i % 2 === 0 ? 'web' : 'db' } }, rules: [{}] },
+          { name: `s${i}`, namespace: 'big' },
+        ),
+      );
+    }
+    list.push(
+      rawAp({ selector: { matchLabels: {} }, rules: [{}] }, { name: 'empty-selector', namespace: 'big' }),
+    );
+    const set = compilePolicies({ authorizationPolicies: list });
+    const keys = (labels: Record<string, string>) =>
+      set.forWorkload({ namespace: 'big', labels }).all.map((p) => p.key);
+    expect(keys({ app: 'app7', tier: 'db', extra: 'x' })).toEqual(['big/empty-selector', 'big/s7']);
+    expect(keys({ app: 'app7', tier: 'web' })).toEqual(['big/empty-selector']);
+    expect(keys({ tier: 'db' })).toEqual(['big/empty-selector']);
+  });
+
   it('compiles 10,000 policies quickly and a decision looks at one namespace', () => {
     const list = [];
     for (let i = 0; i < 10_000; i++) {

@@ -7,6 +7,7 @@ import { type CompiledAuthorizationPolicy, compileAuthorizationPolicy } from './
 import { bundlePolicies, type PolicyBundle } from './evaluate.js';
 import { compileJwtRules, type JwtProvider } from './jwt.js';
 import type { L4Authorization } from './l4-model.js';
+import { buildBucket, byKey, EMPTY_BUCKET, matchBucket, type NamespaceBucket } from './namespace-bucket.js';
 import {
   convertPeerAuthentication,
   type EffectivePeerAuthentication,
@@ -44,17 +45,6 @@ export interface PolicySetInput {
   /** Trust domain and aliases: principals in policies match identities of every alias. */
   readonly trustDomain?: string;
   readonly trustDomainAliases?: readonly string[];
-}
-
-interface NamespaceBucket {
-  readonly wide: readonly CompiledAuthorizationPolicy[];
-  readonly selector: readonly CompiledAuthorizationPolicy[];
-}
-
-const EMPTY_BUCKET: NamespaceBucket = { wide: [], selector: [] };
-
-function byKey(a: CompiledAuthorizationPolicy, b: CompiledAuthorizationPolicy): number {
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
 function isValidated(x: unknown, kind: SecurityKind): boolean {
@@ -215,16 +205,7 @@ export class PolicySet {
     let b = this.buckets.get(namespace);
     if (b !== undefined) return b;
     const m = this.authz.get(namespace);
-    if (m === undefined || m.size === 0) b = EMPTY_BUCKET;
-    else {
-      const wide: CompiledAuthorizationPolicy[] = [];
-      const selector: CompiledAuthorizationPolicy[] = [];
-      for (const p of m.values()) {
-        if (p.policy.targetRefs.length > 0) continue;
-        (p.policy.selector === undefined ? wide : selector).push(p);
-      }
-      b = { wide: wide.sort(byKey), selector: selector.sort(byKey) };
-    }
+    b = m === undefined || m.size === 0 ? EMPTY_BUCKET : buildBucket(m.values());
     this.buckets.set(namespace, b);
     return b;
   }
@@ -239,12 +220,8 @@ export class PolicySet {
     const hit = cache?.get(w.labels);
     if (hit !== undefined) return hit;
     const out: CompiledAuthorizationPolicy[] = [];
-    const add = (b: NamespaceBucket) => {
-      for (const p of b.wide) out.push(p);
-      for (const p of b.selector) if (selectorMatches(p.policy.selector, w.labels)) out.push(p);
-    };
-    add(this.bucket(this.rootNamespace));
-    if (w.namespace !== this.rootNamespace) add(this.bucket(w.namespace));
+    matchBucket(this.bucket(this.rootNamespace), w.labels, out);
+    if (w.namespace !== this.rootNamespace) matchBucket(this.bucket(w.namespace), w.labels, out);
     const bundle = bundlePolicies(out);
     if (cache === undefined) {
       cache = new WeakMap();
