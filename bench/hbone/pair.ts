@@ -1,7 +1,8 @@
 /**
  * One side of the benchmark's Weft tunnel pair, run as its own process so its CPU time can be measured.
  *
- *   b: HBONE server on --port, dialing each CONNECT's :authority (the iperf3 / echo target).
+ *   b: HBONE server on --port, dialing each CONNECT's :authority (the iperf3 / echo target); CONNECTs to
+ *      port 9 (discard's number, never dialed here) are echoed in-process, to time HBONE alone.
  *   a: plain TCP listeners (--route listenPort=host:port), each connection tunnelled over HBONE to --hbone;
  *      --no-pool opens a fresh TLS connection per tunnel (what a proxy without pooling pays).
  * Prints "ready" once listening.
@@ -9,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import {
   createHbonePool,
   createHboneServer,
@@ -32,6 +34,9 @@ const CLIENT_ID = 'spiffe://cluster.local/ns/bench/sa/client';
 
 setStreamBufferDefaults();
 
+const IN_PROCESS_ECHO_PORT = 9;
+const dial = directHandler();
+
 if (role === 'b') {
   const server = createHboneServer({
     credentials: staticCredentials({
@@ -40,7 +45,8 @@ if (role === 'b') {
       keyPem: pem('server-key.pem'),
       rootsPem: pem('ca.pem'),
     }),
-    handler: directHandler(),
+    handler: (request) =>
+      request.port === IN_PROCESS_ECHO_PORT ? { upstream: new PassThrough() } : dial(request),
   });
   await server.listen({ port: Number(flag('--port')), host: '127.0.0.1' });
   console.log('ready');

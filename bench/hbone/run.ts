@@ -10,7 +10,8 @@
  *   haproxy: haproxy (nbthread 1) → TLS 1.3 → haproxy (nbthread 1)
  * Measures (1) iperf3 throughput with 1 and 8 connections and the CPU-seconds per GiB of A+B,
  * (2) 100-byte ping-pong round trips through the pair (p50/p99), (3) new connections per second
- * (connect, 1-byte echo, close; 16 in flight): pooled tunnels vs one TLS handshake per tunnel.
+ * (connect, 1-byte echo, close; 16 in flight) through each pair, and HBONE tunnels opened from this process
+ * straight to B (100 in flight pooled, 16 unpooled), with B dialing the echo or echoing in-process.
  * Prints one JSON document, then a summary line.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
@@ -249,53 +250,38 @@ async function main(): Promise<void> {
 
   const pairs: Pair[] = [{ name: 'direct', iperfPort, echoPort, pids: [] }];
 
-  // Weft: B then A (pooled) and A' (one TLS connection per tunnel).
+  // Every proxy process starts at once (A needs B only when traffic flows).
   const bPort = await freePort();
-  const b = await start(
-    process.execPath,
-    ['--import', 'tsx', 'bench/hbone/pair.ts', 'b', '--port', String(bPort), '--dir', dir],
-    'ready',
-  );
-  const weft = { iperf: await freePort(), echo: await freePort() };
-  const a = await start(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'bench/hbone/pair.ts',
+  const weft = { iperf: await freePort(), echo: await freePort(), noPoolEcho: await freePort() };
+  const pairTs = (...args: string[]): Promise<ChildProcess> =>
+    start(process.execPath, ['--import', 'tsx', 'bench/hbone/pair.ts', ...args, '--dir', dir], 'ready');
+  const hbone = `127.0.0.1:${bPort}`;
+  const [b, a] = await Promise.all([
+    pairTs('b', '--port', String(bPort)),
+    pairTs(
       'a',
-      '--dir',
-      dir,
       '--hbone',
-      `127.0.0.1:${bPort}`,
+      hbone,
       '--route',
       `${weft.iperf}=127.0.0.1:${iperfPort}`,
       '--route',
       `${weft.echo}=127.0.0.1:${echoPort}`,
-    ],
-    'ready',
-  );
-  pairs.push({ name: 'weft', iperfPort: weft.iperf, echoPort: weft.echo, pids: [a.pid ?? 0, b.pid ?? 0] });
-  const noPoolEcho = await freePort();
-  await start(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'bench/hbone/pair.ts',
-      'a',
-      '--dir',
-      dir,
-      '--hbone',
-      `127.0.0.1:${bPort}`,
-      '--no-pool',
-      '--route',
-      `${noPoolEcho}=127.0.0.1:${echoPort}`,
-    ],
-    'ready',
-  );
+    ),
+    // A' opens one TLS connection per tunnel: what a proxy without pooling pays.
+    pairTs('a', '--hbone', hbone, '--no-pool', '--route', `${weft.noPoolEcho}=127.0.0.1:${echoPort}`),
+    ...(missing.includes('stunnel4') ? [] : [startStunnel()]),
+    ...(missing.includes('haproxy') ? [] : [startHaproxy()]),
+  ]);
+  pairs.splice(1, 0, {
+    name: 'weft',
+    iperfPort: weft.iperf,
+    echoPort: weft.echo,
+    pids: [a?.pid ?? 0, b?.pid ?? 0],
+  });
+  const noPoolEcho = weft.noPoolEcho;
 
-  if (!missing.includes('stunnel4')) {
+  /** stunnel4 client → TLS 1.3 with client certificates → stunnel4 server. */
+  async function startStunnel(): Promise<undefined> {
     const p = { bi: await freePort(), be: await freePort(), ai: await freePort(), ae: await freePort() };
     const common = `foreground = yes\npid =\nsocket = l:TCP_NODELAY=1\nsocket = r:TCP_NODELAY=1\nsslVersionMin = TLSv1.3\nCAfile = ${dir}/ca.pem\nverifyChain = yes\n`;
     writeFileSync(
@@ -308,12 +294,13 @@ async function main(): Promise<void> {
     );
     const sb = await start('stunnel4', [join(dir, 'stunnel-b.conf')]);
     const sa = await start('stunnel4', [join(dir, 'stunnel-a.conf')]);
-    await listening(p.ai);
-    await listening(p.ae);
+    await Promise.all([listening(p.ai), listening(p.ae), listening(p.bi), listening(p.be)]);
     pairs.push({ name: 'stunnel', iperfPort: p.ai, echoPort: p.ae, pids: [sa.pid ?? 0, sb.pid ?? 0] });
+    return undefined;
   }
 
-  if (!missing.includes('haproxy')) {
+  /** haproxy (nbthread 1) → TLS 1.3 with client certificates → haproxy (nbthread 1). */
+  async function startHaproxy(): Promise<undefined> {
     const p = { bi: await freePort(), be: await freePort(), ai: await freePort(), ae: await freePort() };
     const head =
       'global\n  nbthread 1\n  maxconn 4000\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n';
@@ -328,9 +315,9 @@ async function main(): Promise<void> {
     );
     const hb = await start('haproxy', ['-db', '-f', join(dir, 'haproxy-b.cfg')]);
     const ha = await start('haproxy', ['-db', '-f', join(dir, 'haproxy-a.cfg')]);
-    await listening(p.ai);
-    await listening(p.ae);
+    await Promise.all([listening(p.ai), listening(p.ae), listening(p.bi), listening(p.be)]);
     pairs.push({ name: 'haproxy', iperfPort: p.ai, echoPort: p.ae, pids: [ha.pid ?? 0, hb.pid ?? 0] });
+    return undefined;
   }
 
   const results: Record<string, Record<string, unknown>> = {};
@@ -352,6 +339,8 @@ async function main(): Promise<void> {
   results.tunnels = {
     pooled: await tunnelRate(creds, bPort, echoPort, true, quick ? 300 : 5000, 100),
     unpooled: await tunnelRate(creds, bPort, echoPort, false, quick ? 40 : 1000, CONCURRENCY),
+    // B echoes port 9 in-process: the HBONE cost without B's TCP connect to the target.
+    pooledNoUpstreamDial: await tunnelRate(creds, bPort, 9, true, quick ? 300 : 5000, 100),
   };
 
   const get = (name: string, path: string[]): number | undefined => {
@@ -401,7 +390,7 @@ async function main(): Promise<void> {
   console.log(
     `hbone: 1-conn ${f(get('weft', ['iperf1', 'mbps']))} MB/s (${f(ratios.throughput1VsStunnel)}x stunnel, ${f(ratios.throughput1VsHaproxy)}x haproxy), ` +
       `${f(get('weft', ['iperf1', 'cpuPerGiB']))} CPU-s/GiB, ping-pong p50/p99 ${f(get('weft', ['pingPong', 'p50us']))}/${f(get('weft', ['pingPong', 'p99us']))} us (p99 ${f(ratios.p99VsHaproxy)}x haproxy), ` +
-      `new tunnels ${f(get('tunnels', ['pooled', 'perSec']))}/s pooled vs ${f(get('tunnels', ['unpooled', 'perSec']))}/s unpooled, ` +
+      `new tunnels ${f(get('tunnels', ['pooled', 'perSec']))}/s pooled (${f(get('tunnels', ['pooledNoUpstreamDial', 'perSec']))}/s without the upstream dial) vs ${f(get('tunnels', ['unpooled', 'perSec']))}/s unpooled, ` +
       `end-to-end new connections ${f(get('weft', ['newConnections', 'perSec']))}/s (stunnel ${f(get('stunnel', ['newConnections', 'perSec']))}/s, haproxy ${f(get('haproxy', ['newConnections', 'perSec']))}/s)`,
   );
   echo.close();
