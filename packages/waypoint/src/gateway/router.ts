@@ -1,0 +1,120 @@
+/**
+ * The engine's RequestRouter for gateways. Ingress: VirtualService / HTTPRoute by host and path, then
+ * the destination's endpoints (404 without a route, 503 for an unknown destination). Egress: the same
+ * routes if any bind this gateway, else the request's Host as declared by a ServiceEntry; unknown hosts
+ * pass through with ALLOW_ANY and get 502 with REGISTRY_ONLY. Every external endpoint handed out
+ * carries the DestinationRule TLS origination for its host and port.
+ */
+
+import type { RequestRouter, RouteResult } from '../http-deps.js';
+import { UpstreamMessages } from '../http-deps.js';
+import type { Endpoint, EndpointIndex, MeshView } from '../mesh-view.js';
+import type { RequestHead } from '../pipeline.js';
+import type { ConnInfo } from '../telemetry.js';
+import { GatewayErrorCode } from './errors.js';
+import { type OriginationPlan, originationFor } from './origination.js';
+import { resolveUpstream, type Upstream } from './registry.js';
+import { hostOfAuthority, matchHttpRoute, pickWeighted, type RouteTable } from './routes.js';
+
+export type OutboundTrafficPolicy = 'ALLOW_ANY' | 'REGISTRY_ONLY';
+
+export interface GatewayRouterOptions {
+  readonly mode: 'ingress' | 'egress';
+  readonly view: MeshView;
+  readonly index: EndpointIndex;
+  readonly table: () => RouteTable;
+  readonly outboundTrafficPolicy: OutboundTrafficPolicy;
+}
+
+export function endpointKey(ep: Pick<Endpoint, 'ip' | 'port'>): string {
+  return `${ep.ip}|${ep.port}`;
+}
+
+function portOfAuthority(authority: string): number | undefined {
+  const m = /:(\d+)$/.exec(authority);
+  if (m === null || authority.endsWith(']')) return undefined;
+  return Number(m[1]);
+}
+
+function stripQuery(path: string): string {
+  const q = path.indexOf('?');
+  return q === -1 ? path : path.slice(0, q);
+}
+
+export class GatewayRouter implements RequestRouter {
+  readonly #o: GatewayRouterOptions;
+  /** TLS origination per external endpoint (read by the originating connector). */
+  readonly #plans = new Map<string, OriginationPlan>();
+
+  constructor(options: GatewayRouterOptions) {
+    this.#o = options;
+    options.view.onChange(() => this.#plans.clear());
+  }
+
+  planFor(ep: Endpoint): OriginationPlan | undefined {
+    return ep.workload === undefined ? this.#plans.get(endpointKey(ep)) : undefined;
+  }
+
+  #withPlans(up: Upstream): RouteResult {
+    if (!up.mesh) {
+      const tls = originationFor(this.#o.view.configs.values(), up.host, up.port);
+      for (const ep of up.endpoints) {
+        const key = endpointKey(ep);
+        if (tls === undefined) this.#plans.delete(key);
+        else this.#plans.set(key, { tls, sni: tls.sni ?? up.host });
+      }
+    }
+    return { endpoints: up.endpoints };
+  }
+
+  route(conn: ConnInfo, head: RequestHead): RouteResult {
+    const table = this.#o.table();
+    const dests = matchHttpRoute(table, {
+      port: conn.dest.port,
+      authority: head.authority,
+      method: head.method,
+      path: stripQuery(head.path),
+      headers: head.headers as Record<string, string | string[] | undefined>,
+    });
+    if (dests !== undefined) {
+      const d = pickWeighted(dests);
+      const up =
+        d === undefined
+          ? undefined
+          : resolveUpstream(this.#o.view, this.#o.index, d.host, d.port, d.namespace);
+      if (up === undefined) {
+        return {
+          status: 503,
+          body: UpstreamMessages.NoHealthyUpstream,
+          reason: `${GatewayErrorCode.NoRoute}: route destination ${d?.host ?? '?'} is neither a Service nor a ServiceEntry host`,
+        };
+      }
+      return this.#withPlans(up);
+    }
+    if (this.#o.mode === 'ingress') {
+      return {
+        status: 404,
+        body: '',
+        reason: `${GatewayErrorCode.NoRoute}: no VirtualService/HTTPRoute on port ${conn.dest.port} matches ${head.authority}${stripQuery(head.path)}`,
+      };
+    }
+    const host = hostOfAuthority(head.authority);
+    const port = portOfAuthority(head.authority);
+    const up = host === '' ? undefined : resolveUpstream(this.#o.view, this.#o.index, host, port, '');
+    if (up !== undefined) return this.#withPlans(up);
+    if (this.#o.outboundTrafficPolicy === 'REGISTRY_ONLY' || host === '') {
+      return {
+        status: 502,
+        body: `${GatewayErrorCode.UnknownHost}: ${host || '(no host)'} is not declared by a ServiceEntry and outboundTrafficPolicy is REGISTRY_ONLY`,
+        reason: `${GatewayErrorCode.UnknownHost}: ${host}`,
+      };
+    }
+    return this.#withPlans({
+      host,
+      port: port ?? 80,
+      endpoints: [{ workload: undefined, ip: host, port: port ?? 80 }],
+      mesh: false,
+      dest: { ip: host, port: port ?? 80, appProtocol: undefined },
+    });
+  }
+}
