@@ -10,6 +10,7 @@ import {
 } from '@weft/policy';
 import { type ConfigIndex, locationOf, WAYPOINT_CLASS } from './config-index.js';
 import { GATEWAY_API_GROUP, ISTIO_SECURITY_GROUP } from './kinds.js';
+import { PodIndex } from './pod-index.js';
 import { ConfigCode, type ConfigProblem } from './problems.js';
 import { isEnrolled, LABEL, type Translation } from './translate.js';
 
@@ -23,15 +24,19 @@ function where(index: ConfigIndex, kind: string, namespace: string, name: string
   return { resource: `${kind} ${namespace}/${name}`, ...(location === undefined ? {} : { location }) };
 }
 
+const podIndexes = new WeakMap<ConfigIndex, PodIndex>();
+
 function podsSelectedBy(
   index: ConfigIndex,
   p: { namespace: string; selector?: { matchLabels: Readonly<Record<string, string>> } },
   root: string,
 ) {
-  return [...index.pods.values()].filter(
-    (pod) =>
-      (p.namespace === root || pod.namespace === p.namespace) && selectorMatches(p.selector, pod.labels),
-  );
+  let pods = podIndexes.get(index);
+  if (pods === undefined) {
+    pods = new PodIndex(index.pods.values());
+    podIndexes.set(index, pods);
+  }
+  return pods.select(p.namespace === root ? undefined : p.namespace, p.selector?.matchLabels);
 }
 
 function waypointsIn(index: ConfigIndex, namespace: string) {

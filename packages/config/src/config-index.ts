@@ -5,6 +5,7 @@
 import {
   type AuthorizationPolicy,
   type PeerAuthentication,
+  type Problem as PolicyProblem,
   type RequestAuthentication,
   validateAuthorizationPolicy,
   validatePeerAuthentication,
@@ -110,6 +111,106 @@ function readGateway(o: KubeObject): GatewayInfo {
   };
 }
 
+interface Sinks {
+  namespaces: Map<string, NamespaceInfo>;
+  nodes: Map<string, NodeInfo>;
+  pods: Map<string, PodInfo>;
+  services: Map<string, ServiceInfo>;
+  serviceAccounts: Set<string>;
+  endpointSlices: EndpointSliceInfo[];
+  gateways: GatewayInfo[];
+  authorizationPolicies: AuthorizationPolicy[];
+  peerAuthentications: PeerAuthentication[];
+  requestAuthentications: RequestAuthentication[];
+}
+
+interface Reading {
+  readonly issues: readonly ObjectIssue[];
+  readonly policyProblems: readonly PolicyProblem[];
+  /** False when the object is skipped (a policy error). */
+  readonly ok: boolean;
+  accept(sinks: Sinks, o: KubeObject): void;
+}
+
+/**
+ * Validation results by object: sources keep the same object while its file or API object is unchanged,
+ * so a recompute after one edit validates only what changed.
+ */
+const readings = new WeakMap<object, Reading>();
+
+function readObject(o: KubeObject): Reading {
+  const cached = readings.get(o.object);
+  if (cached !== undefined) return cached;
+  const r = readUncached(o);
+  readings.set(o.object, r);
+  return r;
+}
+
+function readUncached(o: KubeObject): Reading {
+  const issues: ObjectIssue[] = [];
+  const none: readonly PolicyProblem[] = [];
+  const simple = (accept: (sinks: Sinks, o: KubeObject) => void): Reading => ({
+    issues,
+    policyProblems: none,
+    ok: true,
+    accept,
+  });
+  if (o.group === ISTIO_SECURITY_GROUP) {
+    const validate =
+      o.kind === 'AuthorizationPolicy'
+        ? validateAuthorizationPolicy
+        : o.kind === 'PeerAuthentication'
+          ? validatePeerAuthentication
+          : validateRequestAuthentication;
+    const result = validate(o.object);
+    const value = result.value;
+    return {
+      issues,
+      policyProblems: result.problems,
+      ok: result.ok && value !== undefined,
+      accept: (sinks) => {
+        if (value === undefined) return;
+        if (value.kind === 'AuthorizationPolicy') sinks.authorizationPolicies.push(value);
+        else if (value.kind === 'PeerAuthentication') sinks.peerAuthentications.push(value);
+        else sinks.requestAuthentications.push(value);
+      },
+    };
+  }
+  if (o.group === '') {
+    switch (o.kind) {
+      case 'Namespace': {
+        const v = readNamespace(o, issues);
+        return simple((sinks) => sinks.namespaces.set(v.name, v));
+      }
+      case 'Node': {
+        const v = readNode(o, issues);
+        return simple((sinks) => sinks.nodes.set(v.name, v));
+      }
+      case 'Pod': {
+        const v = readPod(o, issues);
+        return simple((sinks) => sinks.pods.set(`${v.namespace}/${v.name}`, v));
+      }
+      case 'Service': {
+        const v = readService(o, issues);
+        return simple((sinks) => sinks.services.set(`${v.namespace}/${v.name}`, v));
+      }
+      case 'ServiceAccount':
+        return simple((sinks, obj) => sinks.serviceAccounts.add(`${obj.namespace}/${obj.name}`));
+      default:
+        return simple(() => {});
+    }
+  }
+  if (o.kind === 'EndpointSlice') {
+    const v = readEndpointSlice(o, issues);
+    return simple((sinks) => sinks.endpointSlices.push(v));
+  }
+  if (o.kind === 'Gateway' && (o.group === GATEWAY_API_GROUP || o.group === ISTIO_NETWORKING_GROUP)) {
+    const v = readGateway(o);
+    return simple((sinks) => sinks.gateways.push(v));
+  }
+  return simple(() => {});
+}
+
 export function buildIndex(all: readonly KubeObject[], options: IndexOptions = {}): ConfigIndex {
   const problems: ConfigProblem[] = [];
   const objects = new Map<string, KubeObject>();
@@ -124,6 +225,18 @@ export function buildIndex(all: readonly KubeObject[], options: IndexOptions = {
   const peerAuthentications: PeerAuthentication[] = [];
   const requestAuthentications: RequestAuthentication[] = [];
   void options;
+  const sinks: Sinks = {
+    namespaces,
+    nodes,
+    pods,
+    services,
+    serviceAccounts,
+    endpointSlices,
+    gateways,
+    authorizationPolicies,
+    peerAuthentications,
+    requestAuthentications,
+  };
 
   for (const o of all) {
     const key = objectKey(o.group, o.kind, o.namespace, o.name);
@@ -140,62 +253,11 @@ export function buildIndex(all: readonly KubeObject[], options: IndexOptions = {
       });
       continue;
     }
-    const issues: ObjectIssue[] = [];
-    let accept: (() => void) | undefined;
-    if (o.group === ISTIO_SECURITY_GROUP) {
-      const validate =
-        o.kind === 'AuthorizationPolicy'
-          ? validateAuthorizationPolicy
-          : o.kind === 'PeerAuthentication'
-            ? validatePeerAuthentication
-            : validateRequestAuthentication;
-      const result = validate(o.object);
-      for (const p of result.problems) problems.push(fromPolicyProblem(p, o.location));
-      if (!result.ok || result.value === undefined) continue;
-      const value = result.value;
-      accept = () => {
-        if (value.kind === 'AuthorizationPolicy') authorizationPolicies.push(value);
-        else if (value.kind === 'PeerAuthentication') peerAuthentications.push(value);
-        else requestAuthentications.push(value);
-      };
-    } else if (o.group === '') {
-      switch (o.kind) {
-        case 'Namespace': {
-          const v = readNamespace(o, issues);
-          accept = () => namespaces.set(v.name, v);
-          break;
-        }
-        case 'Node': {
-          const v = readNode(o, issues);
-          accept = () => nodes.set(v.name, v);
-          break;
-        }
-        case 'Pod': {
-          const v = readPod(o, issues);
-          accept = () => pods.set(`${v.namespace}/${v.name}`, v);
-          break;
-        }
-        case 'Service': {
-          const v = readService(o, issues);
-          accept = () => services.set(`${v.namespace}/${v.name}`, v);
-          break;
-        }
-        case 'ServiceAccount':
-          accept = () => serviceAccounts.add(`${o.namespace}/${o.name}`);
-          break;
-        default:
-          accept = () => {};
-      }
-    } else if (o.kind === 'EndpointSlice') {
-      const v = readEndpointSlice(o, issues);
-      accept = () => endpointSlices.push(v);
-    } else if (
-      o.kind === 'Gateway' &&
-      (o.group === GATEWAY_API_GROUP || o.group === ISTIO_NETWORKING_GROUP)
-    ) {
-      const v = readGateway(o);
-      accept = () => gateways.push(v);
-    } else accept = () => {};
+    const reading = readObject(o);
+    const issues = reading.issues;
+    for (const p of reading.policyProblems) problems.push(fromPolicyProblem(p, o.location));
+    if (!reading.ok) continue;
+    const accept = () => reading.accept(sinks, o);
     for (const i of issues) {
       problems.push({
         code: ConfigCode.InvalidObject,

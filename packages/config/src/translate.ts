@@ -11,7 +11,6 @@ import {
   peerAuthenticationPolicyKeys,
   projectL4,
   STATIC_STRICT_POLICY_NAME,
-  selectorMatches,
   staticStrictPolicy,
 } from '@weft/policy';
 import { type ConfigIndex, type GatewayInfo, WAYPOINT_CLASS } from './config-index.js';
@@ -29,6 +28,8 @@ import {
   type Workload,
   workloadUid,
 } from './model.js';
+import { PodIndex } from './pod-index.js';
+import { reuse, sameAuthorization, sameService, sameWorkload } from './reuse.js';
 
 export interface TranslateOptions {
   readonly clusterId?: string;
@@ -36,6 +37,8 @@ export interface TranslateOptions {
   readonly rootNamespace?: string;
   readonly domainSuffix?: string;
   readonly network?: string;
+  /** The previous result: unchanged objects are returned as the same instances (cheap re-push). */
+  readonly previous?: DiscoveryState;
 }
 
 export const LABEL = {
@@ -126,7 +129,11 @@ function servicePorts(svc: ServiceInfo, pod: PodInfo | undefined): PortMapping[]
 }
 
 /** Pod → the services selecting it, with the ports resolved against that pod. */
-function membership(index: ConfigIndex, domain: string): Map<string, Map<string, PortMapping[]>> {
+function membership(
+  index: ConfigIndex,
+  pods: PodIndex,
+  domain: string,
+): Map<string, Map<string, PortMapping[]>> {
   const out = new Map<string, Map<string, PortMapping[]>>();
   const add = (podKey: string, svcKey: string, ports: PortMapping[]) => {
     let m = out.get(podKey);
@@ -173,11 +180,8 @@ function membership(index: ConfigIndex, domain: string): Map<string, Map<string,
       namespace: svc.namespace,
       hostname: `${svc.name}.${svc.namespace}.svc.${domain}`,
     });
-    for (const pod of index.pods.values()) {
-      if (pod.namespace !== svc.namespace || !selectorMatches({ matchLabels: svc.selector }, pod.labels))
-        continue;
+    for (const pod of pods.select(svc.namespace, svc.selector))
       add(`${pod.namespace}/${pod.name}`, key, servicePorts(svc, pod));
-    }
   }
   return out;
 }
@@ -234,7 +238,21 @@ export function translate(index: ConfigIndex, options: TranslateOptions = {}): T
   }
   const peerAuthns = index.peerAuthentications;
 
-  const members = membership(index, domain);
+  const pods = new PodIndex(index.pods.values());
+  const members = membership(index, pods, domain);
+  // Selector policies → the pods they select (namespace-local, or mesh-wide from the root namespace).
+  const policiesByPod = new Map<string, string[]>();
+  for (const sp of selectorPolicies) {
+    for (const pod of pods.select(
+      sp.namespace === rootNamespace ? undefined : sp.namespace,
+      sp.matchLabels,
+    )) {
+      const k = `${pod.namespace}/${pod.name}`;
+      const list = policiesByPod.get(k);
+      if (list === undefined) policiesByPod.set(k, [sp.key]);
+      else list.push(sp.key);
+    }
+  }
   const workloads = new Map<string, Workload>();
   let needStaticStrict = false;
   for (const pod of index.pods.values()) {
@@ -244,14 +262,7 @@ export function translate(index: ConfigIndex, options: TranslateOptions = {}): T
     const podKey = `${pod.namespace}/${pod.name}`;
     const services: Record<string, PortMapping[]> = {};
     for (const [svcKey, ports] of members.get(podKey) ?? []) services[svcKey] = ports;
-    const policies: string[] = [];
-    for (const sp of selectorPolicies) {
-      if (
-        (sp.namespace === pod.namespace || sp.namespace === rootNamespace) &&
-        selectorMatches({ matchLabels: sp.matchLabels }, pod.labels)
-      )
-        policies.push(sp.key);
-    }
+    const policies: string[] = [...(policiesByPod.get(podKey) ?? [])];
     if (enrolled) {
       const ref = { namespace: pod.namespace, labels: pod.labels };
       for (const key of peerAuthenticationPolicyKeys(ref, peerAuthns, rootNamespace)) {
@@ -337,8 +348,21 @@ export function translate(index: ConfigIndex, options: TranslateOptions = {}): T
     services.set(serviceKey(s), s);
   }
 
+  const prev = options.previous;
+  const configs = l7Configs(index);
+  if (prev !== undefined) {
+    for (const [k, c] of configs) {
+      const old = prev.configs.get(k);
+      if (old !== undefined && old.object === c.object) configs.set(k, old);
+    }
+  }
   return {
-    state: { workloads, services, authorizations, configs: l7Configs(index) },
+    state: {
+      workloads: reuse(workloads, prev?.workloads, sameWorkload),
+      services: reuse(services, prev?.services, sameService),
+      authorizations: reuse(authorizations, prev?.authorizations, sameAuthorization),
+      configs,
+    },
     projectionWarnings,
   };
 }

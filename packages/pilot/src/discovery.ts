@@ -156,7 +156,12 @@ export class Discovery {
         objects.push(...snap.objects);
         earlier.push(...snap.problems);
       }
-      const compiled = compileConfig(objects, this.#options.translate ?? {}, earlier);
+      const previous = this.#compiled?.translation.state;
+      const compiled = compileConfig(
+        objects,
+        { ...this.#options.translate, ...(previous === undefined ? {} : { previous }) },
+        earlier,
+      );
       const problems = analyzeConfig(compiled, this.#options.translate ?? {});
       this.#logProblems(problems);
       this.#compiled = compiled;

@@ -14,27 +14,44 @@ export function resourceOf(body: Uint8Array, meta?: Readonly<Record<string, stri
   return meta === undefined ? { version, body } : { version, body, meta };
 }
 
+/** Encoded resources by the object they encode: an object translation handed back unchanged is not re-encoded. */
+const encoded = new WeakMap<object, ServerResource>();
+
+function cached(obj: object, make: () => ServerResource): ServerResource {
+  let r = encoded.get(obj);
+  if (r === undefined) {
+    r = make();
+    encoded.set(obj, r);
+  }
+  return r;
+}
+
 export function stateToResources(state: DiscoveryState): Map<string, Map<string, ServerResource>> {
   const addresses = new Map<string, ServerResource>();
   for (const [uid, w] of state.workloads)
     addresses.set(
       uid,
-      resourceOf(encodeAddress.workload(w), { kind: 'Workload', node: w.node, namespace: w.namespace }),
+      cached(w, () =>
+        resourceOf(encodeAddress.workload(w), { kind: 'Workload', node: w.node, namespace: w.namespace }),
+      ),
     );
   for (const s of state.services.values())
     addresses.set(
       serviceKey(s),
-      resourceOf(encodeAddress.service(s), { kind: 'Service', namespace: s.namespace }),
+      cached(s, () => resourceOf(encodeAddress.service(s), { kind: 'Service', namespace: s.namespace })),
     );
   const authorizations = new Map<string, ServerResource>();
   for (const [name, a] of state.authorizations)
     authorizations.set(
       name,
-      resourceOf(encodeAuthorization(a), { kind: 'Authorization', namespace: a.namespace }),
+      cached(a, () => resourceOf(encodeAuthorization(a), { kind: 'Authorization', namespace: a.namespace })),
     );
   const configs = new Map<string, ServerResource>();
   for (const [name, c] of state.configs)
-    configs.set(name, resourceOf(encodeConfig(c), { kind: c.kind, namespace: c.namespace }));
+    configs.set(
+      name,
+      cached(c, () => resourceOf(encodeConfig(c), { kind: c.kind, namespace: c.namespace })),
+    );
   return new Map([
     [TYPE_ADDRESS, addresses],
     [TYPE_AUTHORIZATION, authorizations],

@@ -1,8 +1,10 @@
 /**
- * Embedded-mode source: every *.yaml / *.yml / *.json under a directory (recursive), watched. Any fs event
- * schedules a rescan after a short quiet period; the rescan re-reads only files whose size or mtime
- * changed, so an editor's write-temp-then-rename (several events, the file briefly missing) settles into
- * one consistent reload.
+ * Embedded-mode source: every *.yaml / *.yml / *.json under a directory (recursive), watched. Each directory
+ * gets its own (non-recursive) fs.watch, kept in step with the tree on every scan: Node 20's recursive
+ * watch on Linux misses repeated renames over the same file. Any event schedules a rescan after a short
+ * quiet period; the rescan re-reads only files whose size or mtime changed, so an editor's
+ * write-temp-then-rename (several events, the file briefly missing) settles into one consistent reload.
+ * A slow periodic rescan catches anything the kernel did not report.
  */
 import { type FSWatcher, watch } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -16,6 +18,8 @@ export interface DirectorySourceOptions {
   logger?: Logger;
   /** Quiet period before a rescan (default 20 ms; pilot debounces pushes on top). */
   settleMs?: number;
+  /** Safety rescan interval (default 10 s; 0 disables). */
+  pollMs?: number;
   maxFileBytes?: number;
 }
 
@@ -33,7 +37,8 @@ export class DirectorySource implements ConfigSource {
   readonly #options: DirectorySourceOptions;
   readonly #logger: Logger;
   readonly #files = new Map<string, FileEntry>();
-  #watcher: FSWatcher | undefined;
+  readonly #watchers = new Map<string, FSWatcher>();
+  #poll: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
   #scanning: Promise<void> | undefined;
   #again = false;
@@ -50,19 +55,34 @@ export class DirectorySource implements ConfigSource {
   async start(onChange: () => void): Promise<void> {
     this.#onChange = onChange;
     await this.#scan();
-    try {
-      this.#watcher = watch(this.#options.dir, { recursive: true }, () => this.#schedule());
-      this.#watcher.on('error', (err) => {
-        this.#logger.warn(
-          { err: errorMessage(err), dir: this.#options.dir },
-          'config directory watch failed',
-        );
-      });
-    } catch (err) {
-      this.#logger.warn(
-        { err: errorMessage(err), dir: this.#options.dir },
-        'cannot watch the config directory',
-      );
+    const pollMs = this.#options.pollMs ?? 10_000;
+    if (pollMs > 0) {
+      this.#poll = setInterval(() => this.#schedule(), pollMs);
+      this.#poll.unref();
+    }
+  }
+
+  /** Watches exactly the directories of the tree. */
+  #syncWatchers(dirs: ReadonlySet<string>): void {
+    for (const [dir, w] of this.#watchers) {
+      if (dirs.has(dir)) continue;
+      w.close();
+      this.#watchers.delete(dir);
+    }
+    for (const dir of dirs) {
+      if (this.#watchers.has(dir) || this.#closed) continue;
+      try {
+        const w = watch(dir, () => this.#schedule());
+        w.on('error', (err) => {
+          this.#logger.warn({ err: errorMessage(err), dir }, 'config directory watch failed');
+          w.close();
+          this.#watchers.delete(dir);
+          this.#schedule();
+        });
+        this.#watchers.set(dir, w);
+      } catch (err) {
+        this.#logger.warn({ err: errorMessage(err), dir }, 'cannot watch a config directory');
+      }
     }
   }
 
@@ -81,7 +101,9 @@ export class DirectorySource implements ConfigSource {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
-    this.#watcher?.close();
+    clearInterval(this.#poll);
+    for (const w of this.#watchers.values()) w.close();
+    this.#watchers.clear();
     await this.#scanning;
   }
 
@@ -116,8 +138,10 @@ export class DirectorySource implements ConfigSource {
   async #scanOnce(): Promise<boolean> {
     const dir = this.#options.dir;
     let paths: string[];
+    const dirs = new Set<string>([dir]);
     try {
-      paths = (await listFiles(dir)).sort();
+      paths = (await listFiles(dir, dirs)).sort();
+      this.#syncWatchers(dirs);
       this.#dirProblem = undefined;
     } catch (err) {
       // Keep serving the last good files; say why the directory could not be read.
@@ -179,14 +203,16 @@ export class DirectorySource implements ConfigSource {
   }
 }
 
-async function listFiles(dir: string): Promise<string[]> {
+async function listFiles(dir: string, dirs: Set<string>): Promise<string[]> {
   const out: string[] = [];
   const entries = await readdir(dir, { withFileTypes: true });
   for (const e of entries) {
     if (e.name.startsWith('.')) continue; // editor swap files, .git
     const path = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(path)));
-    else if (e.isFile() && CONFIG_FILE.test(e.name)) out.push(path);
+    if (e.isDirectory()) {
+      dirs.add(path);
+      out.push(...(await listFiles(path, dirs)));
+    } else if (e.isFile() && CONFIG_FILE.test(e.name)) out.push(path);
   }
   return out;
 }
