@@ -1,15 +1,11 @@
-import {
-  type ClientHttp2Session,
-  type ClientHttp2Stream,
-  constants as h2,
-  type IncomingHttpHeaders,
-} from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { type Logger, silentLogger } from '@weft/telemetry';
 import { errorMessage } from '@weft/telemetry/errors';
 import { establish, type NextHop, type SocketFactory } from './client-connection.js';
 import { connectHeaders, type TunnelHeaderInput } from './connect-request.js';
+import { awaitConnectResponse } from './connect-response.js';
 import type { HboneCredentials } from './credentials.js';
 import { HboneError, HboneErrorCode } from './errors.js';
 import { PingKeepalive } from './keepalive.js';
@@ -22,7 +18,6 @@ import {
   PING_TIMEOUT_MS,
   POOL_IDLE_TIMEOUT_MS,
   POOL_MAX_STREAMS_PER_CONNECTION,
-  REASON_HEADER,
   STREAM_WINDOW,
 } from './settings.js';
 
@@ -307,79 +302,12 @@ class Pool implements HbonePool {
     }
     c.streams++;
     stream.once('close', () => this.#release(c));
-    return this.#awaitResponse(c, stream, request, reused);
-  }
-
-  #awaitResponse(
-    c: PooledConnection,
-    stream: ClientHttp2Stream,
-    request: TunnelRequest,
-    reused: boolean,
-  ): Promise<HboneTunnel> {
-    const timeoutMs = this.#o.responseTimeoutMs ?? 15_000;
-    return new Promise<HboneTunnel>((resolve, reject) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        stream.off('response', onResponse);
-        stream.off('close', onClose);
-        stream.off('error', onError);
-        request.signal?.removeEventListener('abort', onAbort);
-      };
-      const fail = (err: HboneError): void => {
-        done();
-        if (!stream.destroyed) stream.close(h2.NGHTTP2_CANCEL);
-        reject(err);
-      };
-      const onResponse = (headers: IncomingHttpHeaders): void => {
-        const status = Number(headers[':status']);
-        if (status === 200) {
-          done();
-          resolve({ stream, status, headers, peerIdentity: c.peerIdentity, reused });
-          return;
-        }
-        const reason = headers[REASON_HEADER];
-        fail(
-          new HboneError(
-            HboneErrorCode.Rejected,
-            `HBONE CONNECT to ${request.authority} via ${request.nextHop.host}:${request.nextHop.port} refused with ${status}${reason === undefined ? '' : `: ${String(reason)}`}`,
-            { status, details: { status, reason } },
-          ),
-        );
-      };
-      const onClose = (): void =>
-        fail(
-          new HboneError(
-            HboneErrorCode.StreamReset,
-            `HBONE CONNECT to ${request.authority} was reset before a response (HTTP/2 code ${stream.rstCode})`,
-          ),
-        );
-      const onError = (err: Error): void =>
-        fail(
-          new HboneError(
-            HboneErrorCode.StreamReset,
-            `HBONE CONNECT to ${request.authority} failed: ${err.message}`,
-            { cause: err },
-          ),
-        );
-      const onAbort = (): void => fail(new HboneError(HboneErrorCode.Aborted, 'tunnel open aborted'));
-      const timer = setTimeout(
-        () =>
-          fail(
-            new HboneError(
-              HboneErrorCode.StreamReset,
-              `no CONNECT response from ${request.nextHop.host} in ${timeoutMs} ms`,
-            ),
-          ),
-        timeoutMs,
-      );
-      stream.once('response', onResponse);
-      stream.once('close', onClose);
-      stream.once('error', onError);
-      stream.on('error', () => {
-        // After the response, resets are seen by whoever pumps the stream.
-      });
-      request.signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return awaitConnectResponse(stream, request, this.#o.responseTimeoutMs ?? 15_000).then((response) => ({
+      stream,
+      ...response,
+      peerIdentity: c.peerIdentity,
+      reused,
+    }));
   }
 
   async drain(deadlineMs = 5_000): Promise<void> {
