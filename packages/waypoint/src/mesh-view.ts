@@ -34,6 +34,8 @@ export interface Endpoint {
   readonly workload: Workload | undefined;
   readonly ip: string;
   readonly port: number;
+  /** Connections are pooled per this key (default ip:port); gateways add the host they originate TLS for. */
+  readonly poolKey?: string;
 }
 
 export function resolveDestination(view: MeshView, ip: string, port: number): Destination {

@@ -23,7 +23,7 @@ export interface UpstreamClientOptions {
 }
 
 function keyOf(ep: Endpoint): string {
-  return formatHostPort(ep.ip, ep.port);
+  return ep.poolKey ?? formatHostPort(ep.ip, ep.port);
 }
 
 export class UpstreamClients {
