@@ -26,8 +26,8 @@ export interface GatewayRouterOptions {
   readonly outboundTrafficPolicy: OutboundTrafficPolicy;
 }
 
-export function endpointKey(ep: Pick<Endpoint, 'ip' | 'port'>): string {
-  return `${ep.ip}|${ep.port}`;
+export function endpointKey(ep: Pick<Endpoint, 'ip' | 'port' | 'poolKey'>): string {
+  return ep.poolKey ?? `${ep.ip}|${ep.port}`;
 }
 
 function portOfAuthority(authority: string): number | undefined {
@@ -56,15 +56,16 @@ export class GatewayRouter implements RequestRouter {
   }
 
   #withPlans(up: Upstream): RouteResult {
-    if (!up.mesh) {
-      const tls = originationFor(this.#o.view.configs.values(), up.host, up.port);
-      for (const ep of up.endpoints) {
-        const key = endpointKey(ep);
-        if (tls === undefined) this.#plans.delete(key);
-        else this.#plans.set(key, { tls, sni: tls.sni ?? up.host });
-      }
+    if (up.mesh) return { endpoints: up.endpoints };
+    // External endpoints are pooled per destination host: two hosts on one address keep their own TLS.
+    const tls = originationFor(this.#o.view.configs.values(), up.host, up.port);
+    const endpoints = up.endpoints.map((ep) => ({ ...ep, poolKey: `${up.host}|${ep.ip}|${ep.port}` }));
+    for (const ep of endpoints) {
+      const key = endpointKey(ep);
+      if (tls === undefined) this.#plans.delete(key);
+      else this.#plans.set(key, { tls, sni: tls.sni ?? up.host });
     }
-    return { endpoints: up.endpoints };
+    return { endpoints };
   }
 
   route(conn: ConnInfo, head: RequestHead): RouteResult {

@@ -1,6 +1,6 @@
 // Shared by the gateway tests, the e2e walkthrough and bench/ingress (not exported from index.ts).
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ConfigObject, Service, Workload } from '@weft/config';
 import { parseYaml } from '@weft/config';
@@ -130,4 +130,24 @@ export async function startTestGateway(options: {
     },
     close: () => gateway.close(),
   };
+}
+
+/** HTTP/1.1 GET to 127.0.0.1:port with an explicit Host (fetch cannot set one). */
+export function plainGet(
+  port: number,
+  host: string,
+  path: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
