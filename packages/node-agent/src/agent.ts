@@ -5,6 +5,7 @@
  * every pod. Discovery and certificates come in through ports (DiscoveryView, IdentityProvider) so the same
  * core runs against pilot in production and against an in-memory store in tests.
  */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { installCapture, removeCapture } from '@weft/netns';
 import { componentLogger, type Logger, type Readiness, type Registry } from '@weft/telemetry';
 import { errorMessage } from '@weft/telemetry/errors';
@@ -12,7 +13,7 @@ import { type DataPlane, LocalDataPlane, type PodStats } from './data-plane.js';
 import type { DiscoveryView } from './discovery.js';
 import { NodeAgentError, NodeErrorCode } from './errors.js';
 import type { IdentityProvider } from './identity.js';
-import { type LifecycleRequest, optedOut, type PodInfo } from './lifecycle-protocol.js';
+import { type LifecycleRequest, optedOut, type PodInfo, parsePod } from './lifecycle-protocol.js';
 import { WorkerDataPlane } from './workers.js';
 
 export interface NodeAgentOptions {
@@ -27,6 +28,8 @@ export interface NodeAgentOptions {
   workers?: number;
   /** Log level for worker threads (they log to stdout themselves). */
   logLevel?: string;
+  /** Enrolled pods are written here after every change, and re-enrolled from here by restore(). */
+  stateFile?: string;
 }
 
 export const READY_PODS = 'pods captured';
@@ -89,6 +92,62 @@ export class NodeAgent {
   /** Handles one lifecycle request (the Unix socket calls this). */
   async handle(request: LifecycleRequest): Promise<void> {
     if (this.#closed) throw new NodeAgentError(NodeErrorCode.PodAdd, 'the agent is shutting down');
+    try {
+      await this.#handle(request);
+    } finally {
+      this.#persist();
+    }
+  }
+
+  /**
+   * Re-enrolls the pods a previous agent on this node held (state file), skipping those whose namespace is
+   * gone, then marks the pods condition ready: after a restart or upgrade the pods' listeners come back
+   * without waiting for weft-cni, which only calls when a pod is created. Returns how many were restored.
+   */
+  async restore(): Promise<number> {
+    const file = this.#o.stateFile;
+    let restored = 0;
+    if (file !== undefined && existsSync(file)) {
+      let pods: PodInfo[] = [];
+      try {
+        const raw = JSON.parse(readFileSync(file, 'utf8')) as { pods?: unknown[] };
+        pods = (raw.pods ?? []).map((p) => parsePod(p, 'state file'));
+      } catch (err) {
+        this.#log.warn({ err: errorMessage(err), file }, 'ignoring an unreadable pod state file');
+      }
+      for (const pod of pods) {
+        if (!existsSync(pod.netnsPath)) continue;
+        try {
+          await this.add(pod);
+          restored++;
+        } catch (err) {
+          this.#log.warn(
+            { err: errorMessage(err), pod: `${pod.namespace}/${pod.name}` },
+            'could not restore pod',
+          );
+        }
+      }
+      this.#persist();
+    }
+    this.#o.readiness?.markReady(READY_PODS);
+    if (restored > 0) this.#log.info({ restored }, 'pods restored from the state file');
+    return restored;
+  }
+
+  #persist(): void {
+    const file = this.#o.stateFile;
+    if (file === undefined || this.#closed) return;
+    try {
+      const tmp = `${file}.tmp`;
+      const pods = [...this.#pods.values()].map((e) => e.pod).concat([...this.#optedOut.values()]);
+      writeFileSync(tmp, `${JSON.stringify({ pods })}\n`, { mode: 0o600 });
+      renameSync(tmp, file);
+    } catch (err) {
+      this.#log.warn({ err: errorMessage(err), file }, 'could not write the pod state file');
+    }
+  }
+
+  async #handle(request: LifecycleRequest): Promise<void> {
     switch (request.type) {
       case 'add':
         return this.add(request.pod);

@@ -1,4 +1,5 @@
 import { availableParallelism, hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import { isLogLevel, type LogLevel } from '@weft/telemetry';
 import { NodeAgentError, NodeErrorCode } from './errors.js';
 
@@ -19,6 +20,11 @@ export interface NodeConfig {
   tokenFile: string | undefined;
   /** Unix socket for pod lifecycle messages (weft-cni, demo, tests). */
   socketPath: string;
+  /**
+   * Where enrolled pods are remembered, so a restarted agent re-binds their listeners before anyone
+   * resends them (weft-cni only calls at pod creation). Default: next to the socket, per node.
+   */
+  stateFile: string;
   ports: { admin: number; metrics: number; readiness: number };
   workerThreads: number;
   logLevel: LogLevel;
@@ -40,6 +46,7 @@ const FLAGS: Record<string, string> = {
   '--cluster-id': 'CLUSTER_ID',
   '--token-file': 'BOOTSTRAP_TOKEN_FILE',
   '--socket': 'LIFECYCLE_SOCKET',
+  '--state-file': 'STATE_FILE',
   '--admin-port': 'ADMIN_PORT',
   '--metrics-port': 'METRICS_PORT',
   '--readiness-port': 'READINESS_PORT',
@@ -94,6 +101,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Nod
   if (!Number.isInteger(workerThreads) || workerThreads < 0 || workerThreads > 256)
     throw bad(`WORKER_THREADS must be an integer 0-256 (got ${workers})`);
   const xdsAddress = values.XDS_ADDRESS ?? '127.0.0.1:15010';
+  const socketPath = values.LIFECYCLE_SOCKET ?? '/var/run/weft/node.sock';
+  const nodeName = values.NODE_NAME ?? hostname();
   const caRootCertFile = values.CA_ROOT_CERT === '' ? undefined : values.CA_ROOT_CERT;
   const xdsTls =
     values.XDS_TLS === undefined || values.XDS_TLS === ''
@@ -105,10 +114,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Nod
     caRootCertFile,
     xdsTls,
     trustDomain: values.TRUST_DOMAIN ?? 'cluster.local',
-    nodeName: values.NODE_NAME ?? hostname(),
+    nodeName,
     clusterId: values.CLUSTER_ID ?? 'Kubernetes',
     tokenFile: values.BOOTSTRAP_TOKEN_FILE === '' ? undefined : values.BOOTSTRAP_TOKEN_FILE,
-    socketPath: values.LIFECYCLE_SOCKET ?? '/var/run/weft/node.sock',
+    socketPath,
+    stateFile: values.STATE_FILE || join(dirname(socketPath), `pods-${nodeName}.json`),
     ports: {
       admin: port(values.ADMIN_PORT, 15000, 'ADMIN_PORT'),
       metrics: port(values.METRICS_PORT, 15020, 'METRICS_PORT'),

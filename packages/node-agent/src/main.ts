@@ -29,7 +29,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const registry = createRegistry({ defaultLabels: { component: 'weft-node' } });
   const readiness = new Readiness();
   readiness.require(READY_XDS, 'waiting for the first xDS response of every type');
-  readiness.require(READY_PODS, 'waiting for the pod snapshot on the lifecycle socket');
+  readiness.require(READY_PODS, 'restoring the pods this node held');
 
   const rootPem =
     config.caRootCertFile === undefined ? undefined : readFileSync(config.caRootCertFile, 'utf8');
@@ -77,12 +77,15 @@ export async function main(argv: readonly string[]): Promise<void> {
     readiness,
     workers: config.workerThreads,
     logLevel: config.logLevel,
+    stateFile: config.stateFile,
   });
   xds.start();
   void xds.whenSynced().then(() => {
     readiness.markReady(READY_XDS);
     log.info('discovery synced');
   });
+  // Pods a previous agent held come back first (their capture rules never left: they failed closed meanwhile).
+  await agent.restore();
   const lifecycle = await LifecycleServer.start(
     config.socketPath,
     (req) => agent.handle(req),

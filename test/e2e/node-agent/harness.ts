@@ -222,10 +222,21 @@ export class Mesh {
         DRAIN_SECONDS: '1',
         ...env,
       },
-      // Up (answering readiness, still 503 until the pod snapshot arrives), whatever the log level.
-      ready: { url: `http://127.0.0.1:${readinessPort}/healthz/ready`, status: 503 },
-      timeoutMs: 30_000,
     });
+    // Up once its readiness port answers at all (503 while restoring pods or syncing, 200 after).
+    await waitFor(
+      async () => {
+        if (app.exited) throw new Error(`weft-node-${node} exited:\n${app.output().slice(-3000)}`);
+        try {
+          const r = await fetch(`http://127.0.0.1:${readinessPort}/healthz/ready`);
+          await r.arrayBuffer();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs: 30_000, what: `weft-node-${node} listening` },
+    );
     const agent = { node, app, socketPath, adminPort, metricsPort, readinessPort };
     this.agents.set(node, agent);
     return agent;

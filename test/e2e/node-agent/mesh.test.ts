@@ -335,6 +335,8 @@ spec:
     expect(count).toBeGreaterThan(0);
     expect(failures).toBe(0);
     expect(mesh.agents.get('node2')).toBe(fresh);
+    // The new agent re-enrolled the node's pods from the state file before the snapshot came.
+    expect(fresh.app.output()).toMatch(/pods restored from the state file/);
     // The capture rules survived the old agent: the pod stayed captured (fail closed), and works now.
     expect(await mesh.topo.exec(mesh.pod('server').netns, ['iptables-save'])).toContain('WEFT_');
 
