@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { connect as netConnect } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { createSecureContext, connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HboneErrorCode } from './errors.js';
 import { createHbonePool } from './pool.js';
@@ -98,6 +98,57 @@ describe('HBONE connection lifecycle', () => {
     await readAll(t.stream);
     await expect.poll(() => pool.stats().connections, { timeout: 3000 }).toBe(0);
     await expect.poll(() => server.connectionCount, { timeout: 3000 }).toBe(0);
+    await pool.close();
+    await server.close();
+  });
+
+  it('uses a rotated certificate for new connections while open ones keep theirs', async () => {
+    const first = await m.ca.workload('prod', 'server');
+    const second = await m.ca.workload('prod', 'server');
+    const context = (w: typeof first) =>
+      createSecureContext({ cert: w.chainPem, key: w.keyPem, ca: m.ca.rootPem, minVersion: 'TLSv1.3' });
+    let current = context(first);
+    const { server, port } = await start({
+      credentials: {
+        identity: m.serverId,
+        secureContext: () => current,
+        trustDomains: () => ['cluster.local'],
+      },
+    });
+    const serialSeen = async (): Promise<string> => {
+      const s = tlsConnect({
+        port,
+        host: '127.0.0.1',
+        secureContext: m.client.secureContext(),
+        ALPNProtocols: ['h2'],
+        rejectUnauthorized: false,
+      });
+      s.on('error', () => {});
+      await once(s, 'secureConnect');
+      const serial = s.getPeerCertificate().serialNumber.toLowerCase();
+      s.destroy();
+      return serial;
+    };
+    expect(await serialSeen()).toBe(first.serial.replace(/^0+/, ''));
+    current = context(second);
+    expect(await serialSeen()).toBe(second.serial.replace(/^0+/, ''));
+    await server.close();
+  });
+
+  it("answers 400 when the authority is not the connection's destination, if asked to (pod listeners)", async () => {
+    const { server, port } = await start({ requireAuthorityIsLocal: true });
+    const pool = createHbonePool({ credentials: m.client });
+    const hop = { host: '127.0.0.1', port };
+    await expect(
+      pool.open({ nextHop: hop, authority: `127.0.0.2:${echo.port}`, expectedIdentities: [m.serverId] }),
+    ).rejects.toMatchObject({ code: HboneErrorCode.Rejected, status: 400 });
+    const t = await pool.open({
+      nextHop: hop,
+      authority: `127.0.0.1:${echo.port}`,
+      expectedIdentities: [m.serverId],
+    });
+    t.stream.end('ok');
+    expect((await readAll(t.stream)).toString()).toBe('ok');
     await pool.close();
     await server.close();
   });

@@ -66,6 +66,14 @@ export function handleConnectStream(
     refuse(stream, 400, `${HboneErrorCode.BadAuthority}: ${errorMessage(err)}`);
     return;
   }
+  if (server.options.requireAuthorityIsLocal === true && host !== conn.addresses.localAddress) {
+    refuse(
+      stream,
+      400,
+      `${HboneErrorCode.BadAuthority}: ${host} is not this connection's destination ${conn.addresses.localAddress}`,
+    );
+    return;
+  }
   if (server.illegalPorts.has(port)) {
     refuse(stream, 503, `${HboneErrorCode.IllegalPort}: port ${port} is the proxy's own (loop guard)`);
     return;

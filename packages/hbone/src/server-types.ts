@@ -87,6 +87,11 @@ export interface HboneServerOptions {
   maxEarlyResetsPerSecond?: number;
   /** Accept `host:port` authorities as well as IPs (waypoints, double HBONE). */
   allowHostnameAuthority?: boolean;
+  /**
+   * ztunnel's rule for pod listeners: the authority's IP must be the address the connection arrived on
+   * (400 otherwise). Off by default: waypoints and gateways receive Service VIPs.
+   */
+  requireAuthorityIsLocal?: boolean;
   logger?: Logger;
   onTunnelClosed?: (report: TunnelReport) => void;
   onConnectionClosed?: (report: ConnectionReport) => void;
