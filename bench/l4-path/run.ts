@@ -27,6 +27,8 @@ const quick = process.argv.includes('--quick');
 const IPERF_SECONDS = quick ? 1 : 5;
 const LOAD_SECONDS = quick ? 2 : 10;
 const TUNNELS = quick ? 200 : 10_000;
+/** Data-plane worker threads per agent (the harness passes it as WORKER_THREADS). */
+const WORKERS = Number(process.env.E2E_WORKER_THREADS ?? '2');
 
 const skip = rootSkipReason() ?? commandsSkipReason(['iperf3', 'stunnel4', 'nsenter', 'iptables-restore']);
 if (skip !== undefined) {
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
       );
     }
     for (const node of ['node1', 'node2'] as const) {
-      await mesh.startAgent(node, { LOG_LEVEL: 'warn' });
+      await mesh.startAgent(node, { LOG_LEVEL: 'warn' }, ['--expose-gc']);
       await mesh.enroll(node);
     }
     const agents = ['node1', 'node2'].map((n) => mesh.agents.get(n)?.app.process.pid as number);
@@ -176,10 +178,17 @@ async function main(): Promise<void> {
       rssMB: { node1: mb(after[0]?.rss), node2: mb(after[1]?.rss) },
     };
 
-    // Idle tunnels.
+    // Idle tunnels: live memory, with a full GC in every agent thread before each reading.
+    const gc = async () => {
+      for (const node of ['node1', 'node2']) {
+        const port = mesh.agents.get(node)?.adminPort;
+        await (await fetch(`http://127.0.0.1:${port}/debug/gc`, { method: 'POST' })).text();
+      }
+    };
+    await gc();
     const idleBefore = agents.map(procStats);
     const tunnels = await idleTunnels(mesh.pod('client').netnsPath, mesh.pod('server').ip, 8080, TUNNELS);
-    await new Promise((r) => setTimeout(r, 500));
+    await gc();
     const idleAfter = agents.map(procStats);
     const open = tunnels.sockets.length;
     results.idleTunnels = {
@@ -200,7 +209,7 @@ async function main(): Promise<void> {
   const l = results.latency as { addedUs: { p50: number; p99: number } };
   const c = results.agentsAt1000rps as { vcpu: { total: number } };
   const i = results.idleTunnels as { open: number; bytesPerTunnel: { node1: number; node2: number } };
-  process.stdout.write(`${JSON.stringify({ quick, workers: 0, results }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ quick, workerThreads: WORKERS, results }, null, 2)}\n`);
   const ratio = (a: number | undefined, b: number | undefined) => ((a ?? 0) / Math.max(1, b ?? 0)).toFixed(2);
   process.stdout.write(
     `l4-path: 1 conn mesh ${t.conns1?.mesh} MB/s (x${ratio(t.conns1?.mesh, t.conns1?.stunnel)} stunnel, x${ratio(t.conns1?.mesh, t.conns1?.none)} none); ` +

@@ -120,6 +120,17 @@ export async function main(argv: readonly string[]): Promise<void> {
       readiness: readiness.pending(),
     }),
     onQuit: () => void shutdown('quitquitquit'),
+    adminRoutes: {
+      // Only with node --expose-gc: lets a benchmark measure live memory (e.g. per idle tunnel).
+      '/debug/gc': async (req, res) => {
+        if (req.method !== 'POST') {
+          res.writeHead(405).end('use POST\n');
+          return;
+        }
+        const ran = await agent.gc();
+        res.writeHead(ran ? 200 : 501).end(ran ? 'collected\n' : 'start node with --expose-gc\n');
+      },
+    },
   });
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));

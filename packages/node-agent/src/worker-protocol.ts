@@ -23,7 +23,8 @@ export type ToWorker =
   | { t: 'del'; id: number; uid: string }
   | { t: 'stats'; id: number }
   | { t: 'metrics'; id: number }
-  | { t: 'drain'; id: number; ms: number };
+  | { t: 'drain'; id: number; ms: number }
+  | { t: 'gc'; id: number };
 
 export type FromWorker =
   | { t: 'reply'; id: number; value?: unknown; error?: { code: string; message: string } }

@@ -182,6 +182,11 @@ export class WorkerDataPlane implements DataPlane {
     };
   }
 
+  /** A full GC in every worker (only with --expose-gc; benchmarks). */
+  async gc(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.request({ t: 'gc' })));
+  }
+
   /** Every worker's metrics (getMetricsAsJSON), for AggregatingRegistry. */
   metrics(): Promise<object[]> {
     return Promise.all(this.#workers.map((w) => w.request<object>({ t: 'metrics' }).catch(() => [])));

@@ -198,13 +198,17 @@ export class Mesh {
   }
 
   /** Starts weft-node for `node`; resolves once its readiness port answers (not necessarily ready). */
-  async startAgent(node: 'node1' | 'node2', env: Record<string, string> = {}): Promise<Agent> {
+  async startAgent(
+    node: 'node1' | 'node2',
+    env: Record<string, string> = {},
+    nodeFlags: string[] = [],
+  ): Promise<Agent> {
     const [adminPort, metricsPort, readinessPort] = [await freePort(), await freePort(), await freePort()];
     const socketPath = join(this.dir, `${node}-${Date.now()}.sock`);
     const app = await spawnApp({
       name: `weft-node-${node}`,
       command: process.execPath,
-      args: [NODE_BIN],
+      args: [...nodeFlags, NODE_BIN],
       env: {
         ...process.env,
         XDS_ADDRESS: `127.0.0.1:${this.pilotXdsPort}`,
