@@ -238,3 +238,16 @@ describe('AuthorizationPolicy at the waypoint (HTTP/1.1)', () => {
     expect(r.body).toBe('no healthy upstream');
   });
 });
+
+describe('slow clients', () => {
+  it('answers 408 to a client that does not finish its headers in time, and keeps serving others', async () => {
+    const h = await harness(backendPort, { waypoint: { limits: { headersTimeoutMs: 400 } } });
+    const port = await h.frontDoor();
+    const started = Date.now();
+    const slow = raw(port, 'GET / HTTP/1.1\r\nhost: payments\r\nx-partial: ', /\r\n\r\n/);
+    expect((await send(port, 'GET', '/fast')).status).toBe(200);
+    expect(await slow).toMatch(/^HTTP\/1\.1 408/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await h.close();
+  });
+});

@@ -29,7 +29,12 @@ interface Exchange {
   endpoint: Endpoint | undefined;
   requestBytes: number;
   responseBytes: number;
+  bodyBytes: number;
+  counting: boolean;
+  staleRetried: boolean;
 }
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 function headerBytes(req: IncomingMessage): number {
   let n = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12;
@@ -49,6 +54,11 @@ export class Http1Engine {
       maxHeaderSize: deps.limits.maxHeaderBytes,
       headersTimeout: deps.limits.headersTimeoutMs,
       requestTimeout: 0,
+      // Node checks the headers timeout on this interval (default 30 s): scale it so slow clients get 408 on time.
+      connectionsCheckingInterval: Math.max(
+        100,
+        Math.min(30_000, Math.floor(deps.limits.headersTimeoutMs / 4)),
+      ),
       keepAliveTimeout: deps.limits.keepAliveTimeoutMs,
       noDelay: true,
       requireHostHeader: false,
@@ -62,6 +72,9 @@ export class Http1Engine {
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.#onUpgrade(req, socket, head),
     );
+    // The server never listens (connections are handed to it), but Node starts the headers-timeout
+    // checker on 'listening'.
+    this.#server.emit('listening');
   }
 
   /** Serve one downstream connection (already sniffed as HTTP/1). */
@@ -72,6 +85,7 @@ export class Http1Engine {
 
   close(): void {
     this.#server.closeAllConnections?.();
+    this.#server.close();
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
@@ -90,6 +104,9 @@ export class Http1Engine {
       endpoint: undefined,
       requestBytes: headerBytes(req),
       responseBytes: 0,
+      bodyBytes: 0,
+      counting: false,
+      staleRetried: false,
     };
     res.once('close', () => this.#record(ex));
     const head: RequestHead = {
@@ -197,10 +214,16 @@ export class Http1Engine {
     }
     upReq.once('socket', () => {
       connected = true;
-      req.on('data', (c: Buffer) => {
-        ex.requestBytes += c.length;
-      });
-      req.pipe(upReq);
+      if (!ex.counting) {
+        ex.counting = true;
+        req.on('data', (c: Buffer) => {
+          ex.requestBytes += c.length;
+          ex.bodyBytes += c.length;
+        });
+      }
+      // A retry after the body was fully read (no body, or a stale keep-alive connection) just ends.
+      if (req.readableEnded) upReq.end();
+      else req.pipe(upReq);
     });
     upReq.once('response', (upRes: IncomingMessage) => {
       if (res.destroyed) {
@@ -227,6 +250,21 @@ export class Http1Engine {
       const retriable = !connected && i + 1 < Math.min(endpoints.length, this.#d.limits.maxAttempts);
       if (retriable && !res.destroyed) {
         this.#attempt(ex, endpoints, i + 1, headers);
+        return;
+      }
+      // A pooled keep-alive connection the upstream had just closed: safe to resend an idempotent request
+      // that carried no body, once, on a fresh connection.
+      if (
+        connected &&
+        upReq.reusedSocket &&
+        !ex.staleRetried &&
+        ex.bodyBytes === 0 &&
+        IDEMPOTENT.has(req.method ?? '') &&
+        !res.headersSent &&
+        !res.destroyed
+      ) {
+        ex.staleRetried = true;
+        this.#attempt(ex, endpoints, i, headers);
         return;
       }
       ex.flags = connected ? 'UC' : 'UF';
