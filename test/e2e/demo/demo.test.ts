@@ -150,6 +150,8 @@ describe.skipIf(skip !== undefined)('weftctl demo: the whole mesh on one machine
   };
 
   beforeAll(async () => {
+    // A crashed earlier run left a namespace behind: `demo up` must clear it first.
+    execFileSync('ip', ['netns', 'add', 'weft-demo-leftover']);
     up = await weftctl(['demo', 'up'], 110_000);
     const status = await weftctl(['demo', 'status', '-o', 'json']);
     components = (JSON.parse(status.stdout) as { components: Component[] }).components;
@@ -161,7 +163,9 @@ describe.skipIf(skip !== undefined)('weftctl demo: the whole mesh on one machine
     if (skip === undefined) rmSync(workDir, { recursive: true, force: true });
   }, 70_000);
 
-  it('demo up starts pilot, both node agents and the apps, and prints the table and the tour', () => {
+  it('demo up clears what an earlier run left, starts pilot, both node agents and the apps, and prints the table and the tour', async () => {
+    expect(up.stdout).toMatch(/removed a previous demo/);
+    expect(await demoNamespaces()).not.toContain('weft-demo-leftover');
     expect(up.stdout, up.stderr).toMatch(/NODE\s+POD\s+NAMESPACE\s+SERVICE ACCOUNT\s+IP/);
     expect(up.stdout).toMatch(/node1\s+web-0\s+frontend\s+web\s+10\.44\.1\.20/);
     expect(up.stdout).toContain('Demo tour');

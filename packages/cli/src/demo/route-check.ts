@@ -50,13 +50,13 @@ export async function checkCapture(stateDir: string, layout: DemoLayout): Promis
   const client = layout.pods.find((p) => p.role === 'app' && p.labels.app !== service?.name);
   if (service === undefined || client === undefined) return undefined;
   const where = `${client.name} → ${service.name}.${service.namespace} (${service.clusterIp})`;
-  const status = await netnsHttpStatus(client.netns, `http://${service.clusterIp}:${service.port}/get`, 5);
-  const line = await accessLine(
-    stateDir,
-    client.node,
-    client.name,
-    `${service.name}.${service.namespace}.svc`,
-  );
+  // Bounded retries: right after start an agent may still be fetching the peer's certificate or state.
+  let status: number | undefined;
+  let line: Record<string, unknown> | undefined;
+  for (let attempt = 0; attempt < 5 && (status !== 200 || line === undefined); attempt++) {
+    status = await netnsHttpStatus(client.netns, `http://${service.clusterIp}:${service.port}/get`, 5);
+    line = await accessLine(stateDir, client.node, client.name, `${service.name}.${service.namespace}.svc`);
+  }
   if (status === 200 && line !== undefined)
     return { ok: true, detail: `${where}: 200, carried by ${client.node}'s weft-node over HBONE` };
   return {
