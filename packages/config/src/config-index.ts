@@ -240,14 +240,13 @@ export function buildIndex(all: readonly KubeObject[], options: IndexOptions = {
 
   for (const o of all) {
     const key = objectKey(o.group, o.kind, o.namespace, o.name);
-    const resource = describeObject(o);
     const at = o.location === undefined ? {} : { location: o.location };
     const first = objects.get(key);
     if (first !== undefined) {
       problems.push({
         code: ConfigCode.Duplicate,
         severity: 'error',
-        resource,
+        resource: describeObject(o),
         message: `defined more than once; keeping the first${first.location === undefined ? '' : ` (${formatLocation(first.location)})`}`,
         ...at,
       });
@@ -262,7 +261,7 @@ export function buildIndex(all: readonly KubeObject[], options: IndexOptions = {
       problems.push({
         code: ConfigCode.InvalidObject,
         severity: i.severity,
-        resource,
+        resource: describeObject(o),
         path: i.path,
         message: i.message,
         ...at,

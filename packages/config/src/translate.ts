@@ -5,6 +5,7 @@
  * raw objects waypoints and gateways need. Pure: the same index always gives the same state.
  */
 import {
+  type AuthorizationPolicy,
   convertPeerAuthentication,
   type L4Authorization,
   peerAuthenticationLevels,
@@ -15,7 +16,7 @@ import {
 } from '@weft/policy';
 import { type ConfigIndex, type GatewayInfo, WAYPOINT_CLASS } from './config-index.js';
 import { kindInfo } from './kinds.js';
-import type { PodInfo, ServiceInfo } from './kube.js';
+import type { EndpointSliceInfo, PodInfo, ServiceInfo } from './kube.js';
 import {
   type AppProtocol,
   type ConfigObject,
@@ -37,8 +38,11 @@ export interface TranslateOptions {
   readonly rootNamespace?: string;
   readonly domainSuffix?: string;
   readonly network?: string;
-  /** The previous result: unchanged objects are returned as the same instances (cheap re-push). */
-  readonly previous?: DiscoveryState;
+  /**
+   * The previous result: namespaces whose inputs did not change are not recomputed, and unchanged objects are
+   * returned as the same instances (not re-encoded or re-sent).
+   */
+  readonly previous?: Translation;
 }
 
 export const LABEL = {
@@ -128,8 +132,9 @@ function servicePorts(svc: ServiceInfo, pod: PodInfo | undefined): PortMapping[]
     }));
 }
 
-/** Pod → the services selecting it, with the ports resolved against that pod. */
+/** Pod → the services of its namespace selecting it, with the ports resolved against that pod. */
 function membership(
+  ns: NamespaceInputs,
   index: ConfigIndex,
   pods: PodIndex,
   domain: string,
@@ -144,12 +149,12 @@ function membership(
     m.set(svcKey, ports);
   };
   const podByIp = new Map<string, PodInfo>();
-  for (const p of index.pods.values()) for (const ip of p.ips) podByIp.set(`${p.namespace}/${ip}`, p);
+  for (const p of ns.pods) for (const ip of p.ips) podByIp.set(ip, p);
   const sliced = new Set<string>();
-  for (const slice of index.endpointSlices) {
+  for (const slice of ns.slices) {
     const svc = index.services.get(`${slice.namespace}/${slice.serviceName}`);
     if (svc === undefined) continue;
-    sliced.add(`${svc.namespace}/${svc.name}`);
+    sliced.add(svc.name);
     const key = serviceKey({
       namespace: svc.namespace,
       hostname: `${svc.name}.${svc.namespace}.svc.${domain}`,
@@ -158,12 +163,12 @@ function membership(
       const pod =
         e.podName !== undefined
           ? index.pods.get(`${slice.namespace}/${e.podName}`)
-          : e.addresses.map((a) => podByIp.get(`${slice.namespace}/${a}`)).find((p) => p !== undefined);
+          : e.addresses.map((a) => podByIp.get(a)).find((p) => p !== undefined);
       if (pod === undefined) continue;
       const ports = svc.ports
         .filter((p) => p.protocol === 'TCP')
         .map((p) => {
-          const sp = slice.ports.find((s) => s.name === p.name);
+          const sp = slice.ports.find((x) => x.name === p.name);
           return {
             servicePort: p.port,
             targetPort: sp?.port ?? (typeof p.targetPort === 'number' ? p.targetPort : 0),
@@ -174,8 +179,8 @@ function membership(
     }
   }
   // Embedded mode (no EndpointSlices): select pods by the Service's selector.
-  for (const svc of index.services.values()) {
-    if (svc.selector === undefined || sliced.has(`${svc.namespace}/${svc.name}`)) continue;
+  for (const svc of ns.services) {
+    if (svc.selector === undefined || sliced.has(svc.name)) continue;
     const key = serviceKey({
       namespace: svc.namespace,
       hostname: `${svc.name}.${svc.namespace}.svc.${domain}`,
@@ -184,6 +189,50 @@ function membership(
       add(`${pod.namespace}/${pod.name}`, key, servicePorts(svc, pod));
   }
   return out;
+}
+
+/** Everything one namespace's workloads are computed from (identities are stable while unchanged). */
+interface NamespaceInputs {
+  readonly info: unknown;
+  readonly pods: PodInfo[];
+  readonly services: ServiceInfo[];
+  readonly slices: EndpointSliceInfo[];
+  readonly policies: AuthorizationPolicy[];
+}
+
+function inputList(n: NamespaceInputs): unknown[] {
+  return [n.info, ...n.pods, 0, ...n.services, 1, ...n.slices, 2, ...n.policies];
+}
+
+function sameList(a: readonly unknown[] | undefined, b: readonly unknown[]): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** What a translation remembers so the next one recomputes only namespaces whose inputs changed. */
+interface TranslateCache {
+  readonly global: readonly unknown[];
+  readonly byNs: ReadonlyMap<
+    string,
+    { inputs: readonly unknown[]; workloads: readonly Workload[]; strict: boolean }
+  >;
+}
+
+const caches = new WeakMap<Translation, TranslateCache>();
+
+/** projectL4, remembered per (validated, cached) policy object. */
+const projections = new WeakMap<
+  AuthorizationPolicy,
+  { root: string; result: ReturnType<typeof projectL4> }
+>();
+
+function project(p: AuthorizationPolicy, root: string): ReturnType<typeof projectL4> {
+  const hit = projections.get(p);
+  if (hit !== undefined && hit.root === root) return hit.result;
+  const result = projectL4(p, root);
+  projections.set(p, { root, result });
+  return result;
 }
 
 function workloadName(pod: PodInfo): { type: Workload['workloadType']; name: string } {
@@ -229,7 +278,7 @@ export function translate(index: ConfigIndex, options: TranslateOptions = {}): T
   }[] = [];
   for (const p of index.authorizationPolicies) {
     const key = `${p.namespace}/${p.name}`;
-    const { authorization, warnings } = projectL4(p, rootNamespace);
+    const { authorization, warnings } = project(p, rootNamespace);
     if (warnings.length > 0) projectionWarnings.set(key, warnings);
     if (authorization === null) continue;
     authorizations.set(key, authorization);
@@ -239,76 +288,126 @@ export function translate(index: ConfigIndex, options: TranslateOptions = {}): T
   const peerAuthns = index.peerAuthentications;
 
   const pods = new PodIndex(index.pods.values());
-  const members = membership(index, pods, domain);
-  // Selector policies → the pods they select (namespace-local, or mesh-wide from the root namespace).
-  const policiesByPod = new Map<string, string[]>();
-  for (const sp of selectorPolicies) {
-    for (const pod of pods.select(
-      sp.namespace === rootNamespace ? undefined : sp.namespace,
-      sp.matchLabels,
-    )) {
-      const k = `${pod.namespace}/${pod.name}`;
-      const list = policiesByPod.get(k);
-      if (list === undefined) policiesByPod.set(k, [sp.key]);
-      else list.push(sp.key);
+  const inputs = new Map<string, NamespaceInputs>();
+  const nsInputs = (ns: string): NamespaceInputs => {
+    let n = inputs.get(ns);
+    if (n === undefined) {
+      n = { info: index.namespaces.get(ns), pods: [], services: [], slices: [], policies: [] };
+      inputs.set(ns, n);
     }
-  }
+    return n;
+  };
+  for (const p of index.pods.values()) nsInputs(p.namespace).pods.push(p);
+  for (const svc of index.services.values()) nsInputs(svc.namespace).services.push(svc);
+  for (const slice of index.endpointSlices) nsInputs(slice.namespace).slices.push(slice);
+  for (const p of index.authorizationPolicies)
+    if (p.namespace !== rootNamespace) nsInputs(p.namespace).policies.push(p);
+  // Inputs that can change any namespace's workloads.
+  const waypointServices = [...waypoints.byKey.keys()].map((k) => index.services.get(k));
+  const global: unknown[] = [
+    clusterId,
+    trustDomain,
+    rootNamespace,
+    domain,
+    network,
+    ...index.gateways,
+    3,
+    ...waypointServices,
+    4,
+    ...peerAuthns,
+    5,
+    ...index.authorizationPolicies.filter((p) => p.namespace === rootNamespace),
+  ];
+  const prevCache = options.previous === undefined ? undefined : caches.get(options.previous);
+  const globalSame = sameList(prevCache?.global, global);
+  const rootSelectors = selectorPolicies.filter((sp) => sp.namespace === rootNamespace);
   const workloads = new Map<string, Workload>();
+  const byNs = new Map<
+    string,
+    { inputs: readonly unknown[]; workloads: readonly Workload[]; strict: boolean }
+  >();
   let needStaticStrict = false;
-  for (const pod of index.pods.values()) {
-    if (pod.ips.length === 0 || pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
-    const nl = nsLabels(pod.namespace);
-    const enrolled = isEnrolled(pod, nl);
-    const podKey = `${pod.namespace}/${pod.name}`;
-    const services: Record<string, PortMapping[]> = {};
-    for (const [svcKey, ports] of members.get(podKey) ?? []) services[svcKey] = ports;
-    const policies: string[] = [...(policiesByPod.get(podKey) ?? [])];
-    if (enrolled) {
-      const ref = { namespace: pod.namespace, labels: pod.labels };
-      for (const key of peerAuthenticationPolicyKeys(ref, peerAuthns, rootNamespace)) {
-        if (key === `${rootNamespace}/${STATIC_STRICT_POLICY_NAME}`) needStaticStrict = true;
-        policies.push(key);
+  for (const [ns, nin] of inputs) {
+    const list = inputList(nin);
+    const cached = globalSame ? prevCache?.byNs.get(ns) : undefined;
+    if (cached !== undefined && sameList(cached.inputs, list)) {
+      for (const w of cached.workloads) workloads.set(w.uid, w);
+      needStaticStrict ||= cached.strict;
+      byNs.set(ns, cached);
+      continue;
+    }
+    const members = membership(nin, index, pods, domain);
+    const policiesByPod = new Map<string, string[]>();
+    for (const sp of [...selectorPolicies.filter((x) => x.namespace === ns), ...rootSelectors]) {
+      for (const pod of pods.select(ns, sp.matchLabels)) {
+        const k = `${pod.namespace}/${pod.name}`;
+        const l = policiesByPod.get(k);
+        if (l === undefined) policiesByPod.set(k, [sp.key]);
+        else l.push(sp.key);
       }
     }
-    const isWaypointPod = pod.labels[LABEL.gatewayName] !== undefined;
-    const waypoint =
-      enrolled && !isWaypointPod
-        ? resolveWaypoint(pod.labels, nl, pod.namespace, 'workload', waypoints, index, domain, network)
-        : undefined;
-    const wn = workloadName(pod);
-    const canonicalName =
-      pod.labels['service.istio.io/canonical-name'] ??
-      pod.labels['app.kubernetes.io/name'] ??
-      pod.labels.app ??
-      wn.name;
-    const canonicalRevision =
-      pod.labels['service.istio.io/canonical-revision'] ??
-      pod.labels['app.kubernetes.io/version'] ??
-      pod.labels.version ??
-      'latest';
-    const netns = pod.annotations[LABEL.netns];
-    const w: Workload = {
-      uid: workloadUid(clusterId, pod.namespace, pod.name),
-      name: pod.name,
-      namespace: pod.namespace,
-      addresses: pod.ips,
-      network,
-      tunnelProtocol: enrolled ? 'HBONE' : 'NONE',
-      trustDomain,
-      serviceAccount: pod.serviceAccount,
-      node: pod.nodeName,
-      canonicalName,
-      canonicalRevision,
-      workloadType: wn.type,
-      workloadName: wn.name,
-      services,
-      authorizationPolicies: [...new Set(policies)].sort(),
-      status: pod.ready === false ? 'UNHEALTHY' : 'HEALTHY',
-      clusterId,
-      ...(waypoint === undefined ? {} : { waypoint }),
-      ...(netns === undefined ? {} : { netns }),
-    };
-    workloads.set(w.uid, w);
+    const nsWorkloads: Workload[] = [];
+    let strict = false;
+    const nl = nsLabels(ns);
+    for (const pod of nin.pods) {
+      if (pod.ips.length === 0 || pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
+      const enrolled = isEnrolled(pod, nl);
+      const podKey = `${pod.namespace}/${pod.name}`;
+      const services: Record<string, PortMapping[]> = {};
+      for (const [svcKey, ports] of members.get(podKey) ?? []) services[svcKey] = ports;
+      const policies: string[] = [...(policiesByPod.get(podKey) ?? [])];
+      if (enrolled) {
+        const ref = { namespace: pod.namespace, labels: pod.labels };
+        for (const key of peerAuthenticationPolicyKeys(ref, peerAuthns, rootNamespace)) {
+          if (key === `${rootNamespace}/${STATIC_STRICT_POLICY_NAME}`) strict = true;
+          policies.push(key);
+        }
+      }
+      const isWaypointPod = pod.labels[LABEL.gatewayName] !== undefined;
+      const waypoint =
+        enrolled && !isWaypointPod
+          ? resolveWaypoint(pod.labels, nl, pod.namespace, 'workload', waypoints, index, domain, network)
+          : undefined;
+      const wn = workloadName(pod);
+      const canonicalName =
+        pod.labels['service.istio.io/canonical-name'] ??
+        pod.labels['app.kubernetes.io/name'] ??
+        pod.labels.app ??
+        wn.name;
+      const canonicalRevision =
+        pod.labels['service.istio.io/canonical-revision'] ??
+        pod.labels['app.kubernetes.io/version'] ??
+        pod.labels.version ??
+        'latest';
+      const netns = pod.annotations[LABEL.netns];
+      let w: Workload = {
+        uid: workloadUid(clusterId, pod.namespace, pod.name),
+        name: pod.name,
+        namespace: pod.namespace,
+        addresses: pod.ips,
+        network,
+        tunnelProtocol: enrolled ? 'HBONE' : 'NONE',
+        trustDomain,
+        serviceAccount: pod.serviceAccount,
+        node: pod.nodeName,
+        canonicalName,
+        canonicalRevision,
+        workloadType: wn.type,
+        workloadName: wn.name,
+        services,
+        authorizationPolicies: [...new Set(policies)].sort(),
+        status: pod.ready === false ? 'UNHEALTHY' : 'HEALTHY',
+        clusterId,
+        ...(waypoint === undefined ? {} : { waypoint }),
+        ...(netns === undefined ? {} : { netns }),
+      };
+      const old = options.previous?.state.workloads.get(w.uid);
+      if (old !== undefined && sameWorkload(old, w)) w = old;
+      nsWorkloads.push(w);
+      workloads.set(w.uid, w);
+    }
+    needStaticStrict ||= strict;
+    byNs.set(ns, { inputs: list, workloads: nsWorkloads, strict });
   }
 
   // PeerAuthentication → L4 policies the workloads reference.
@@ -348,7 +447,7 @@ export function translate(index: ConfigIndex, options: TranslateOptions = {}): T
     services.set(serviceKey(s), s);
   }
 
-  const prev = options.previous;
+  const prev = options.previous?.state;
   const configs = l7Configs(index);
   if (prev !== undefined) {
     for (const [k, c] of configs) {
@@ -356,15 +455,17 @@ export function translate(index: ConfigIndex, options: TranslateOptions = {}): T
       if (old !== undefined && old.object === c.object) configs.set(k, old);
     }
   }
-  return {
+  const translation: Translation = {
     state: {
-      workloads: reuse(workloads, prev?.workloads, sameWorkload),
+      workloads,
       services: reuse(services, prev?.services, sameService),
       authorizations: reuse(authorizations, prev?.authorizations, sameAuthorization),
       configs,
     },
     projectionWarnings,
   };
+  caches.set(translation, { global, byNs });
+  return translation;
 }
 
 /** A waypoint's own Service never points at itself. */

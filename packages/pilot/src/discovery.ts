@@ -156,7 +156,7 @@ export class Discovery {
         objects.push(...snap.objects);
         earlier.push(...snap.problems);
       }
-      const previous = this.#compiled?.translation.state;
+      const previous = this.#compiled?.translation;
       const compiled = compileConfig(
         objects,
         { ...this.#options.translate, ...(previous === undefined ? {} : { previous }) },

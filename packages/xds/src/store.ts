@@ -32,7 +32,7 @@ export class XdsStore {
   readonly services = new Map<string, Service>();
   /** By "namespace/name". */
   readonly authorizations = new Map<string, Authorization>();
-  /** By "Kind/namespace/name". */
+  /** By "[group/]Kind/namespace/name" (configKey). */
   readonly configs = new Map<string, ConfigObject>();
 
   readonly #versions = new Map<string, Map<string, string>>();
