@@ -102,6 +102,26 @@ describe('HBONE connection lifecycle', () => {
     await server.close();
   });
 
+  it('closing the pool mid-handshake leaves no connection behind', async () => {
+    const { server, port } = await start();
+    const pool = createHbonePool({ credentials: m.client });
+    const opening = pool
+      .open({
+        nextHop: { host: '127.0.0.1', port },
+        authority: `127.0.0.1:${echo.port}`,
+        expectedIdentities: [m.serverId],
+      })
+      .then(
+        () => 'opened',
+        (e: { code: string }) => e.code,
+      );
+    await pool.close();
+    expect(await opening).toBe(HboneErrorCode.PoolClosed);
+    await expect.poll(() => pool.stats().connections).toBe(0);
+    await expect.poll(() => server.connectionCount).toBe(0);
+    await server.close();
+  });
+
   it('uses a rotated certificate for new connections while open ones keep theirs', async () => {
     const first = await m.ca.workload('prod', 'server');
     const second = await m.ca.workload('prod', 'server');

@@ -278,6 +278,8 @@ class Pool implements HbonePool {
       if (this.#all.size === 0) for (const w of this.#closeWaiters.splice(0)) w();
     });
     this.#keepalive.add(s);
+    // The pool closed while this handshake was in flight.
+    if (this.#closed) s.destroy();
   }
 
   async open(request: TunnelRequest): Promise<HboneTunnel> {

@@ -346,12 +346,16 @@ export class HboneServerImpl implements HboneServer {
     this.#draining = true;
     const listenersClosed = this.#closeListeners();
     for (const conn of this.#connections) {
-      if (conn.session === undefined) conn.raw.destroy();
-      else if (!conn.session.closed) conn.session.close();
+      if (conn.session === undefined) {
+        // Still handshaking: nothing to drain. (The TLS socket owns the fd once it wraps the raw one.)
+        conn.tls?.destroy();
+        conn.raw.destroy();
+      } else if (!conn.session.closed) conn.session.close();
     }
     const timer = setTimeout(() => {
       for (const conn of this.#connections) {
         conn.session?.destroy();
+        conn.tls?.destroy();
         conn.raw.destroy();
       }
     }, deadlineMs);
