@@ -3,6 +3,7 @@
  * by a --flag. Pure: main.ts passes process.env and argv in; everything else gets this typed object.
  */
 import { WaypointError, WaypointErrorCode } from './errors.js';
+import { GATEWAY_FLAGS, type GatewaySettings, parseGatewaySettings } from './gateway/settings.js';
 
 export interface WaypointConfig {
   /** XDS_ADDRESS: pilot's discovery address (15010 plaintext, 15012 TLS). */
@@ -38,6 +39,8 @@ export interface WaypointConfig {
   readonly jwksCaCert: string | undefined;
   /** REQUEST_TIMEOUT: whole-request timeout in ms (0 = none). */
   readonly requestTimeoutMs: number;
+  /** GATEWAY_MODE=ingress|egress and its settings; undefined when running as a waypoint. */
+  readonly gateway: GatewaySettings | undefined;
 }
 
 type Source = Readonly<Record<string, string | undefined>>;
@@ -88,6 +91,7 @@ const FLAGS: Record<string, string> = {
   'access-log': 'ACCESS_LOG',
   'jwks-ca-cert': 'JWKS_CA_CERT',
   'request-timeout': 'REQUEST_TIMEOUT',
+  ...GATEWAY_FLAGS,
 };
 
 function port(name: string, v: string | undefined, fallback: number): number {
@@ -193,6 +197,7 @@ export function parseConfig(env: Source, argv: readonly string[] = []): Waypoint
     accessLog: bool('ACCESS_LOG', get('ACCESS_LOG'), true),
     jwksCaCert: get('JWKS_CA_CERT'),
     requestTimeoutMs,
+    gateway: parseGatewaySettings(get),
   };
 }
 

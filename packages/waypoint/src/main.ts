@@ -1,6 +1,7 @@
 import { createLogger, type LogLevel } from '@weft/telemetry';
 import { errorCode, errorMessage } from '@weft/telemetry/errors';
 import { parseConfig } from './config.js';
+import { runGateway } from './gateway/run-gateway.js';
 import { runWaypoint } from './run.js';
 
 /** Entry point of weft-waypoint: env/argv → typed config, then serve until SIGTERM/SIGINT. */
@@ -16,7 +17,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   const logger = createLogger({ name: 'weft-waypoint', level: config.logLevel as LogLevel });
   let running: Awaited<ReturnType<typeof runWaypoint>>;
   try {
-    running = await runWaypoint(config, logger);
+    running =
+      config.gateway === undefined
+        ? await runWaypoint(config, logger)
+        : await runGateway(config, config.gateway, logger);
   } catch (err) {
     logger.fatal({ code: errorCode(err), err: errorMessage(err) }, 'weft-waypoint failed to start');
     process.exitCode = 1;

@@ -31,7 +31,7 @@ export interface RunningWaypoint {
   close(): Promise<void>;
 }
 
-async function certificates(
+export async function certificates(
   config: WaypointConfig,
   identity: string,
   logger: Logger,
