@@ -161,3 +161,45 @@ describe('analyzers', () => {
     expect(codes(ns('a', { 'istio.io/use-waypoint': 'ghost' }))).toContain('WEFT_CONFIG_MISSING_WAYPOINT');
   });
 });
+
+describe('incremental translation', () => {
+  it('reuses unchanged namespaces and objects, and recomputes what a change touches', async () => {
+    const { compileConfig: compileAgain } = await import('./pipeline.js');
+    const base = parseFiles([
+      {
+        path: 'a.yaml',
+        text:
+          ns('a', { 'istio.io/dataplane-mode': 'ambient' }) +
+          ns('b', { 'istio.io/dataplane-mode': 'ambient' }) +
+          pod('p', 'a', '10.0.0.1', { labels: { app: 'x' } }) +
+          pod('q', 'b', '10.0.0.2', { labels: { app: 'y' } }),
+      },
+    ]).objects;
+    const first = compileAgain(base);
+    const second = compileAgain(base, { previous: first.translation });
+    const w = (c: typeof first, name: string) => c.translation.state.workloads.get(`Kubernetes//Pod/${name}`);
+    expect(w(second, 'a/p')).toBe(w(first, 'a/p'));
+    expect(w(second, 'b/q')).toBe(w(first, 'b/q'));
+
+    // A changed pod in b: a's workload object is untouched, b's is new.
+    const moved = parseFiles([
+      { path: 'b.yaml', text: pod('q', 'b', '10.0.0.3', { labels: { app: 'y' } }) },
+    ]).objects;
+    const third = compileAgain([...base.filter((o) => !(o.kind === 'Pod' && o.name === 'q')), ...moved], {
+      previous: second.translation,
+    });
+    expect(w(third, 'a/p')).toBe(w(first, 'a/p'));
+    expect(w(third, 'b/q')?.addresses).toEqual(['10.0.0.3']);
+
+    // A mesh-wide STRICT policy (a global input) reaches every namespace.
+    const strict = parseFiles([
+      {
+        path: 'pa.yaml',
+        text: 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\nspec: {mtls: {mode: STRICT}}\n',
+      },
+    ]).objects;
+    const fourth = compileAgain([...base, ...strict], { previous: third.translation });
+    expect(w(fourth, 'a/p')?.authorizationPolicies).toEqual(['istio-system/istio_converted_static_strict']);
+    expect(w(fourth, 'b/q')?.authorizationPolicies).toEqual(['istio-system/istio_converted_static_strict']);
+  });
+});

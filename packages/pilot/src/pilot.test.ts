@@ -146,3 +146,41 @@ describe('weft-pilot (embedded mode)', () => {
     expect(good.store.workloads.size).toBe(4);
   });
 });
+
+describe('weft-pilot binary', () => {
+  it('starts from flags, reports ready, and shuts down cleanly on SIGTERM', async () => {
+    const { spawnApp } = await import('@weft/testkit');
+    const dir = mkdtempSync(join(tmpdir(), 'weft-pilot-bin-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const app = await spawnApp({
+      name: 'weft-pilot',
+      command: process.execPath,
+      args: [
+        join(import.meta.dirname, '../bin/weft-pilot.mjs'),
+        ...['--config-dir', join(demo, 'config'), '--bootstrap-tokens', join(demo, 'bootstrap-tokens.yaml')],
+        ...['--ca-dir', join(dir, 'ca'), '--host', '127.0.0.1', '--xds-port', '0', '--secure-port', '0'],
+        ...['--metrics-port', '0', '--readiness-port', '0', '--admin-port', '0'],
+      ],
+      env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info' },
+      ready: { logLine: /weft-pilot ready/ },
+      timeoutMs: 30_000,
+    });
+    const exit = await app.stop(10_000);
+    expect(exit.code).toBe(0);
+    expect(app.output()).toMatch(/weft-pilot stopped/);
+  });
+
+  it('refuses bad flags with exit code 2 and says why', async () => {
+    const { execFile } = await import('node:child_process');
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [join(import.meta.dirname, '../bin/weft-pilot.mjs'), '--xds-port', 'lots'],
+        (err, _o, stderr) =>
+          resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? null), stderr }),
+      );
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/XDS_PORT must be a port number/);
+  });
+});
