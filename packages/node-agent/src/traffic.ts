@@ -92,7 +92,7 @@ export function labelsOf(info: ConnectionInfo, responseFlags = '-'): IstioTraffi
 }
 
 export interface Outcome {
-  /** Bytes towards the destination and back. */
+  /** Bytes towards the destination (bytes_sent in the access log) and back from it (bytes_recv). */
   bytesSent: number;
   bytesRecv: number;
   durationMs: number;
@@ -121,8 +121,9 @@ export class TrafficRecorder {
   /** Records the end of a connection that was counted as opened (labels from `opened`). */
   closed(info: ConnectionInfo, labels: IstioTrafficLabels, outcome: Outcome): void {
     this.#m.closed.inc(labels);
-    if (outcome.bytesSent > 0) this.#m.sent.inc(labels, outcome.bytesSent);
-    if (outcome.bytesRecv > 0) this.#m.received.inc(labels, outcome.bytesRecv);
+    // Istio's meaning: received = request bytes (source → destination), sent = response bytes.
+    if (outcome.bytesSent > 0) this.#m.received.inc(labels, outcome.bytesSent);
+    if (outcome.bytesRecv > 0) this.#m.sent.inc(labels, outcome.bytesRecv);
     if (outcome.error !== undefined) this.#m.failed.inc(labelsOf(info, outcome.responseFlags));
     this.#log(info, outcome);
   }

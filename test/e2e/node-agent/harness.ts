@@ -203,6 +203,21 @@ export class Mesh {
     env: Record<string, string> = {},
     nodeFlags: string[] = [],
   ): Promise<Agent> {
+    // A port picked by freePort can be taken by another process before the agent binds it: try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#startAgentOnce(node, env, nodeFlags);
+      } catch (err) {
+        if (attempt >= 3 || !String(err).includes('EADDRINUSE')) throw err;
+      }
+    }
+  }
+
+  async #startAgentOnce(
+    node: 'node1' | 'node2',
+    env: Record<string, string>,
+    nodeFlags: string[],
+  ): Promise<Agent> {
     const [adminPort, metricsPort, readinessPort] = [await freePort(), await freePort(), await freePort()];
     const socketPath = join(this.dir, `${node}-${Date.now()}.sock`);
     const app = await spawnApp({
