@@ -1,14 +1,10 @@
 /**
  * Istio's request metrics as a waypoint reports them (reporter="waypoint") and one access-log line per
  * request. Metric children are cached per label combination so a request costs a map lookup, not a
- * label hash.
+ * label hash (see request-metrics.ts).
  */
 import type { Workload } from '@weft/config';
 import {
-  type Counter,
-  counter,
-  type Histogram,
-  histogram,
   ISTIO_DURATION_BUCKETS_MS,
   type IstioTrafficLabels,
   istioLabels,
@@ -16,6 +12,7 @@ import {
   type Registry,
 } from '@weft/telemetry';
 import type { Destination } from './mesh-view.js';
+import { RequestMetricSet } from './request-metrics.js';
 
 /** Per downstream connection: who is calling and where to. */
 export interface ConnInfo {
@@ -51,14 +48,6 @@ export interface RequestRecord {
 
 const BYTE_BUCKETS = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
 type Labels = IstioTrafficLabels & { response_code: string; grpc_response_status: string };
-type LabelName = keyof Labels;
-
-interface Children {
-  requests: ReturnType<Counter<LabelName>['labels']>;
-  duration: ReturnType<Histogram<LabelName>['labels']>;
-  reqBytes: ReturnType<Histogram<LabelName>['labels']>;
-  resBytes: ReturnType<Histogram<LabelName>['labels']>;
-}
 
 export interface WaypointTelemetryOptions {
   registry: Registry;
@@ -86,51 +75,54 @@ function workloadLabels(
   };
 }
 
+/** One metric set per registry (several engines in one process share it). */
+const sets = new WeakMap<Registry, RequestMetricSet>();
+
+function requestMetrics(registry: Registry): RequestMetricSet {
+  let set = sets.get(registry);
+  if (set === undefined) {
+    set = new RequestMetricSet(
+      registry,
+      { name: 'istio_requests_total', help: 'Requests handled by the waypoint' },
+      [
+        {
+          name: 'istio_request_duration_milliseconds',
+          help: 'Request duration in milliseconds',
+          buckets: ISTIO_DURATION_BUCKETS_MS,
+        },
+        {
+          name: 'istio_request_bytes',
+          help: 'Request sizes in bytes (headers and body)',
+          buckets: BYTE_BUCKETS,
+        },
+        {
+          name: 'istio_response_bytes',
+          help: 'Response sizes in bytes (headers and body)',
+          buckets: BYTE_BUCKETS,
+        },
+      ],
+    );
+    sets.set(registry, set);
+  }
+  return set;
+}
+
 export class WaypointTelemetry {
-  readonly #requests: Counter<LabelName>;
-  readonly #duration: Histogram<LabelName>;
-  readonly #reqBytes: Histogram<LabelName>;
-  readonly #resBytes: Histogram<LabelName>;
-  readonly #children = new Map<string, Children>();
+  readonly #metrics: RequestMetricSet;
   readonly #log: Logger | undefined;
   readonly #clusterId: string | undefined;
+  readonly #obs = [0, 0, 0];
 
   constructor(options: WaypointTelemetryOptions) {
-    const names = [...Object.keys(istioLabels({})), 'response_code', 'grpc_response_status'] as LabelName[];
-    const r = options.registry;
-    this.#requests = counter(r, 'istio_requests_total', 'Requests handled by the waypoint', names);
-    this.#duration = histogram(
-      r,
-      'istio_request_duration_milliseconds',
-      'Request duration in milliseconds',
-      names,
-      ISTIO_DURATION_BUCKETS_MS,
-    );
-    this.#reqBytes = histogram(
-      r,
-      'istio_request_bytes',
-      'Request sizes in bytes (headers and body)',
-      names,
-      BYTE_BUCKETS,
-    );
-    this.#resBytes = histogram(
-      r,
-      'istio_response_bytes',
-      'Response sizes in bytes (headers and body)',
-      names,
-      BYTE_BUCKETS,
-    );
+    this.#metrics = requestMetrics(options.registry);
     this.#log = options.accessLog;
     this.#clusterId = options.clusterId;
   }
 
-  #childrenFor(rec: RequestRecord): Children {
+  #labels(rec: RequestRecord): Labels {
     const c = rec.conn;
     const svc = c.dest.service;
-    const key = `${c.peerIdentity}|${c.sourceWorkload?.uid ?? ''}|${svc?.hostname ?? c.dest.ip}|${rec.upstreamWorkload?.uid ?? ''}|${rec.status}|${rec.grpcStatus ?? ''}|${rec.protocol}|${rec.flags}`;
-    let ch = this.#children.get(key);
-    if (ch !== undefined) return ch;
-    const labels: Labels = {
+    return {
       ...istioLabels({
         reporter: 'waypoint',
         ...workloadLabels('source', c.sourceWorkload),
@@ -147,24 +139,17 @@ export class WaypointTelemetry {
       response_code: String(rec.status),
       grpc_response_status: rec.grpcStatus ?? '',
     };
-    ch = {
-      requests: this.#requests.labels(labels),
-      duration: this.#duration.labels(labels),
-      reqBytes: this.#reqBytes.labels(labels),
-      resBytes: this.#resBytes.labels(labels),
-    };
-    if (this.#children.size > 50_000) this.#children.clear();
-    this.#children.set(key, ch);
-    return ch;
   }
 
   /** One finished request: metrics and the access-log line. */
   record(rec: RequestRecord): void {
-    const ch = this.#childrenFor(rec);
-    ch.requests.inc();
-    ch.duration.observe(rec.durationMs);
-    ch.reqBytes.observe(rec.requestBytes);
-    ch.resBytes.observe(rec.responseBytes);
+    const c = rec.conn;
+    const key = `${c.peerIdentity}|${c.sourceWorkload?.uid ?? ''}|${c.dest.service?.hostname ?? c.dest.ip}|${rec.upstreamWorkload?.uid ?? ''}|${rec.status}|${rec.grpcStatus ?? ''}|${rec.protocol}|${rec.flags}`;
+    const obs = this.#obs;
+    obs[0] = rec.durationMs;
+    obs[1] = rec.requestBytes;
+    obs[2] = rec.responseBytes;
+    this.#metrics.record(key, () => this.#labels(rec), obs);
     if (this.#log !== undefined) {
       this.#log.info(
         {
