@@ -41,6 +41,7 @@ export type {
   ConnectRequest,
   HboneServer,
   HboneServerOptions,
+  ServerConnectionSnapshot,
   TunnelReport,
 } from './server-types.js';
 export * as hboneSettings from './settings.js';

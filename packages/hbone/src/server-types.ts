@@ -66,6 +66,19 @@ export interface ConnectionReport {
   error: HboneError | Error | undefined;
 }
 
+/** One open server connection as admin endpoints show it. */
+export interface ServerConnectionSnapshot {
+  /** Empty until the handshake verified the peer. */
+  peerIdentity: string;
+  connection: ConnectionAddresses;
+  ageMs: number;
+  /** CONNECT streams carried so far. */
+  streams: number;
+  /** Streams open right now. */
+  activeStreams: number;
+  handshaking: boolean;
+}
+
 export interface HboneServerOptions {
   credentials: HboneCredentials;
   handler: ConnectHandler;
@@ -104,6 +117,8 @@ export interface HboneServer {
   listen(options: { port: number; host?: string } | { fd: number }): Promise<AddressInfo | undefined>;
   /** TLS connections currently open (handshaking or serving). */
   readonly connectionCount: number;
+  /** The open connections, for admin endpoints (config_dump, per-connection views). */
+  snapshot(): ServerConnectionSnapshot[];
   /** Stop accepting, send GOAWAY, let streams finish; force-close what is left after `deadlineMs`. */
   drain(deadlineMs?: number): Promise<void>;
   /** Close everything now. */

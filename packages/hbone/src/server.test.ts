@@ -69,6 +69,13 @@ describe('HBONE server + pooled client', () => {
     expect(req.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(req.connection.remoteAddress).toBe('127.0.0.1');
     await expect.poll(() => tunnels.length).toBe(1);
+    const [snap] = server.snapshot();
+    expect(snap).toMatchObject({
+      peerIdentity: m.clientId,
+      streams: 1,
+      activeStreams: 0,
+      handshaking: false,
+    });
     expect(tunnels[0]).toMatchObject({ bytesAtoB: 100_000, bytesBtoA: 100_000, error: undefined });
   });
 

@@ -13,7 +13,13 @@ import { HboneError, HboneErrorCode } from './errors.js';
 import { PingKeepalive } from './keepalive.js';
 import { tuneSocket } from './pump.js';
 import { handleConnectStream } from './server-stream.js';
-import type { ConnectionAddresses, HboneServer, HboneServerOptions, TunnelReport } from './server-types.js';
+import type {
+  ConnectionAddresses,
+  HboneServer,
+  HboneServerOptions,
+  ServerConnectionSnapshot,
+  TunnelReport,
+} from './server-types.js';
 import {
   CONNECTION_WINDOW,
   DEFAULT_ILLEGAL_PORTS,
@@ -36,6 +42,7 @@ export interface ServerConnection {
   readonly addresses: ConnectionAddresses;
   readonly started: number;
   streams: number;
+  activeStreams: number;
   error: Error | undefined;
   handshakeTimer: NodeJS.Timeout | undefined;
   earlyResets: number;
@@ -96,12 +103,28 @@ export class HboneServerImpl implements HboneServer {
         return;
       }
       conn.streams++;
+      conn.activeStreams++;
+      stream.once('close', () => {
+        conn.activeStreams--;
+      });
       handleConnectStream(this, conn, stream, headers);
     });
   }
 
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  snapshot(): ServerConnectionSnapshot[] {
+    const now = performance.now();
+    return [...this.#connections].map((c) => ({
+      peerIdentity: c.peerIdentity,
+      connection: c.addresses,
+      ageMs: Math.round(now - c.started),
+      streams: c.streams,
+      activeStreams: c.activeStreams,
+      handshaking: c.session === undefined,
+    }));
   }
 
   handleConnection(raw: Socket): void {
@@ -124,6 +147,7 @@ export class HboneServerImpl implements HboneServer {
       },
       started: performance.now(),
       streams: 0,
+      activeStreams: 0,
       error: undefined,
       handshakeTimer: undefined,
       earlyResets: 0,
