@@ -67,6 +67,10 @@ export interface GatewayProcess {
   app: App;
   ports: Map<number, number>;
   metricsPort: number;
+  hbonePort: number;
+  /** The mesh CA that issued the gateway's own certificate (for HBONE clients in tests). */
+  meshCa: TestCa;
+  identity: string;
   stop(): Promise<void>;
 }
 
@@ -121,7 +125,15 @@ export async function startGateway(options: {
     timeoutMs: 30_000,
   });
   await app.waitForLine(/gateway listening/);
-  return { app, ports, metricsPort: metrics, stop: async () => void (await app.stop()) };
+  return {
+    app,
+    ports,
+    metricsPort: metrics,
+    hbonePort: hbone,
+    meshCa,
+    identity: mesh.spiffeId,
+    stop: async () => void (await app.stop()),
+  };
 }
 
 export interface CurlResult {
