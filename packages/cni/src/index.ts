@@ -3,6 +3,6 @@ export { type CniResult, type NetConf, parseCniArgs, podIps, SUPPORTED_VERSIONS 
 export { addPlugin, PLUGIN_TYPE, primaryConfigFile, removePlugin, toConflist } from './conflist.js';
 export { decideEnrollment, effectiveMtlsMode, failsClosed, type MtlsMode } from './enrollment.js';
 export { CniError, CniErrorCode } from './errors.js';
-export { type InstallOptions, install, uninstall } from './install.js';
+export { type InstallOptions, install, uninstall, watchInstall } from './install.js';
 export { main, VERSION } from './main.js';
 export { type PluginDeps, type PluginOutput, runPlugin } from './plugin.js';

@@ -2,8 +2,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isWeftError } from '@weft/telemetry/errors';
+import { waitFor } from '@weft/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { install, KUBECONFIG_NAME, uninstall } from './install.js';
+import { install, KUBECONFIG_NAME, uninstall, watchInstall } from './install.js';
 import { loadKubeconfig } from './kube-client.js';
 
 let dir: string;
@@ -71,5 +72,33 @@ describe('install / uninstall', () => {
   it('reports a missing primary CNI config', async () => {
     const err = await install(opts).catch((e: unknown) => e);
     expect(isWeftError(err, 'WEFT_CNI_NO_CONFLIST')).toBe(true);
+  });
+
+  it('--watch puts the entry back when the primary CNI rewrites its conflist', async () => {
+    const path = join(dir, 'net.d', '10-k8s.conflist');
+    writeFileSync(path, JSON.stringify(conflist));
+    await install(opts);
+    const stop = new AbortController();
+    const changes: string[][] = [];
+    const watching = watchInstall(
+      () => opts,
+      stop.signal,
+      (r) => changes.push(r.changed),
+      60_000,
+    );
+    try {
+      // The primary CNI restarts and writes its own conflist again, without weft-cni.
+      writeFileSync(path, JSON.stringify(conflist));
+      const types = () => JSON.parse(readFileSync(path, 'utf8')).plugins.map((p: { type: string }) => p.type);
+      await waitFor(() => types().includes('weft-cni'), {
+        timeoutMs: 10_000,
+        what: 'weft-cni back in the chain',
+      });
+      expect(types()).toEqual(['bridge', 'portmap', 'weft-cni']);
+      expect(changes).toEqual([[path]]);
+    } finally {
+      stop.abort();
+      await watching;
+    }
   });
 });

@@ -3,7 +3,7 @@
  * mounted: copy the plugin executable into the CNI bin directory, write a kubeconfig for its lookups,
  * and chain it into the primary conflist. Idempotent: running it again changes nothing.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   addPlugin,
@@ -164,4 +164,44 @@ export function uninstall(opts: Pick<InstallOptions, 'binDir' | 'confDir'>): str
     throw new CniError(CniErrorCode.Install, `uninstall failed: ${String(err)}`, { cause: err });
   }
   return changed;
+}
+
+/**
+ * Keeps the plugin installed: the primary CNI may rewrite its conflist (restart, upgrade) and drop our
+ * entry, and pods would then start uncaptured. Re-runs the idempotent install whenever the config
+ * directory changes (and every `recheckMs` in case a change event is missed) until `signal` aborts.
+ * `options` is read on every run, so a rotated ServiceAccount token reaches the kubeconfig.
+ */
+export async function watchInstall(
+  options: () => InstallOptions,
+  signal: AbortSignal,
+  onChange: (report: InstallReport) => void,
+  recheckMs = 30_000,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  let running = Promise.resolve();
+  const again = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    // Debounced: a runtime writing a conflist produces several events.
+    timer = setTimeout(() => {
+      running = running.then(async () => {
+        if (signal.aborted) return;
+        const report = await install({ ...options(), waitMs: 0 }).catch((err: unknown) => {
+          onChange({ conflist: '', changed: [`error: ${String(err)}`] });
+          return undefined;
+        });
+        if (report !== undefined && report.changed.length > 0) onChange(report);
+      });
+    }, 200);
+  };
+  const watcher = watch(options().confDir, () => again());
+  const interval = setInterval(again, recheckMs);
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  watcher.close();
+  clearInterval(interval);
+  if (timer !== undefined) clearTimeout(timer);
+  await running;
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorMessage, isWeftError } from '@weft/telemetry/errors';
-import { install, uninstall } from './install.js';
+import { install, uninstall, watchInstall } from './install.js';
 import { pluginLogger } from './log.js';
 import { defaultDeps, runPlugin } from './plugin.js';
 
@@ -14,6 +14,7 @@ As a CNI plugin the container runtime runs it with CNI_COMMAND=ADD|DEL|CHECK|VER
 configuration on stdin.
 
   weft-cni install   [flags]   copy the plugin to the node and chain it into the primary conflist
+                   --watch     then keep it chained (re-install when the config directory changes)
   weft-cni uninstall [flags]   remove it again
   weft-cni --version | --help
 
@@ -80,6 +81,7 @@ async function runInstall(verb: 'install' | 'uninstall', args: string[]): Promis
       'log-level': { type: 'string', default: 'info' },
       'wait-seconds': { type: 'string', default: '300' },
       'service-account-dir': { type: 'string', default: '/var/run/secrets/kubernetes.io/serviceaccount' },
+      watch: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -93,7 +95,7 @@ async function runInstall(verb: 'install' | 'uninstall', args: string[]): Promis
   const wait = Number(values['wait-seconds']);
   if (!Number.isFinite(wait) || wait < 0) throw new Error('--wait-seconds must be a number of seconds');
   const kube = serviceAccount(values['service-account-dir'], process.env);
-  const report = await install({
+  const opts = {
     binDir: values['cni-bin-dir'],
     confDir: values['cni-conf-dir'],
     hostConfDir: values['host-cni-conf-dir'],
@@ -108,12 +110,26 @@ async function runInstall(verb: 'install' | 'uninstall', args: string[]): Promis
     },
     ...(kube === undefined ? {} : { kube }),
     waitMs: wait * 1000,
-  });
+  };
+  const report = await install(opts);
   process.stdout.write(
     report.changed.length === 0
       ? `weft-cni: already installed in ${report.conflist}\n`
       : `weft-cni: installed; wrote ${report.changed.join(', ')}\n`,
   );
+  if (values.watch) {
+    // The DaemonSet's cni container: keep the entry in place until the pod is stopped.
+    const stop = new AbortController();
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => stop.abort());
+    process.stdout.write(`weft-cni: watching ${values['cni-conf-dir']}\n`);
+    const current = () => {
+      const fresh = serviceAccount(values['service-account-dir'], process.env);
+      return fresh === undefined ? opts : { ...opts, kube: fresh };
+    };
+    await watchInstall(current, stop.signal, (r) =>
+      process.stdout.write(`weft-cni: re-installed; wrote ${r.changed.join(', ')}\n`),
+    );
+  }
   return 0;
 }
 

@@ -9,8 +9,8 @@ const pod = ds.spec?.template.spec;
 describe('weft-node DaemonSet grants what the agent needs and nothing more', () => {
   it('the agent container: root with exactly NET_ADMIN, SYS_ADMIN, NET_RAW; nothing privileged', () => {
     const containers = pod?.containers ?? [];
-    expect(containers.map((c) => c.name)).toEqual(['weft-node']);
-    const sc = containers[0]?.securityContext;
+    expect(containers.map((c) => c.name)).toEqual(['cni', 'weft-node']);
+    const sc = containers.find((c) => c.name === 'weft-node')?.securityContext;
     expect(sc?.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'SYS_ADMIN', 'NET_RAW'] });
     expect(NODE_CAPABILITIES).toEqual(['NET_ADMIN', 'SYS_ADMIN', 'NET_RAW']);
     expect(sc).toMatchObject({
@@ -21,11 +21,15 @@ describe('weft-node DaemonSet grants what the agent needs and nothing more', () 
     expect(pod).toMatchObject({ hostNetwork: false, hostPID: false, hostIPC: false });
   });
 
-  it('the init container has no capabilities at all', () => {
+  it('the weft-cni containers (install step, then --watch) have no capabilities at all', () => {
     const init = pod?.initContainers ?? [];
     expect(init.map((c) => c.name)).toEqual(['install-cni']);
-    expect(init[0]?.securityContext?.capabilities).toEqual({ drop: ['ALL'] });
-    expect(init[0]?.securityContext?.privileged).toBe(false);
+    const cni = [init[0], pod?.containers.find((c) => c.name === 'cni')];
+    for (const c of cni) {
+      expect(c?.securityContext?.capabilities).toEqual({ drop: ['ALL'] });
+      expect(c?.securityContext?.privileged).toBe(false);
+    }
+    expect(cni[1]?.args).toEqual([...(cni[0]?.args ?? []), '--watch']);
   });
 
   it('host paths: exactly the socket dir, netns and (init only) the CNI dirs', () => {
@@ -38,13 +42,18 @@ describe('weft-node DaemonSet grants what the agent needs and nothing more', () 
       'weft-run': '/var/run/weft',
       netns: '/var/run/netns',
     });
-    const agentMounts = (pod?.containers[0]?.volumeMounts ?? []).map((m) => m.name);
+    const agent = pod?.containers.find((c) => c.name === 'weft-node');
+    const agentMounts = (agent?.volumeMounts ?? []).map((m) => m.name);
     expect(agentMounts).not.toContain('cni-bin');
     expect(agentMounts).not.toContain('cni-net');
-    const netns = pod?.containers[0]?.volumeMounts?.find((m) => m.name === 'netns');
+    const netns = agent?.volumeMounts?.find((m) => m.name === 'netns');
     expect(netns?.mountPropagation).toBe('HostToContainer');
     const initMounts = (pod?.initContainers?.[0]?.volumeMounts ?? []).map((m) => m.name).sort();
     expect(initMounts).toEqual(['cni-bin', 'cni-net']);
+    const cniMounts = (pod?.containers.find((c) => c.name === 'cni')?.volumeMounts ?? [])
+      .map((m) => m.name)
+      .sort();
+    expect(cniMounts).toEqual(['cni-bin', 'cni-net']);
   });
 
   it('scheduling: every node, critical priority, surge upgrades, readiness on 15021', () => {
@@ -55,8 +64,9 @@ describe('weft-node DaemonSet grants what the agent needs and nothing more', () 
       type: 'RollingUpdate',
       rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
     });
-    expect(pod?.containers[0]?.readinessProbe?.httpGet).toEqual({ path: '/healthz/ready', port: 15021 });
-    expect(pod?.containers[0]?.resources?.requests).toBeDefined();
+    const agent = pod?.containers.find((c) => c.name === 'weft-node');
+    expect(agent?.readinessProbe?.httpGet).toEqual({ path: '/healthz/ready', port: 15021 });
+    expect(agent?.resources?.requests).toBeDefined();
     expect(ds.spec?.template.metadata?.labels?.['istio.io/dataplane-mode']).toBe('none');
   });
 

@@ -8,12 +8,14 @@
  * - root (uid 0) with only those capabilities; not privileged; no hostPID/hostNetwork/hostIPC: pods are
  *   reached through their netns files (/var/run/netns, mounted HostToContainer), not through /proc.
  * - hostPath /var/run/weft: the lifecycle socket weft-cni (on the host) connects to, and its log.
- * - the init container alone mounts the node's CNI bin and config directories, runs as root without
- *   capabilities (the directories are root-owned) and exits.
+ * - the weft-cni containers (the init container `install-cni` and `cni`, which keeps the plugin chained)
+ *   alone mount the node's CNI bin and config directories, and run as root without any capability
+ *   (the directories are root-owned).
  */
 import type { IDaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import type { IClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import {
   env,
@@ -48,6 +50,51 @@ export function nodeClusterRole(): IClusterRole {
     rules: [
       { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: ['get'] },
       { apiGroups: ['security.istio.io'], resources: ['peerauthentications'], verbs: ['list'] },
+    ],
+  };
+}
+
+/** weft-cni's install step: no capabilities, only the node's CNI directories. */
+function cniContainer(
+  o: InstallOptions,
+  name: string,
+  exclude: readonly string[],
+  watch: boolean,
+): IContainer {
+  return {
+    name,
+    image: image(o),
+    imagePullPolicy: o.image.pullPolicy,
+    args: [
+      'weft-cni',
+      'install',
+      '--cni-bin-dir=/host/opt/cni/bin',
+      '--cni-conf-dir=/host/etc/cni/net.d',
+      `--host-cni-conf-dir=${o.node.cniConfDir}`,
+      '--plugin-source=/opt/weft/cni/weft-cni',
+      `--socket=${SOCKET_DIR}/node.sock`,
+      `--failure-policy=${o.node.cniFailurePolicy}`,
+      `--exclude-namespaces=${exclude.join(',')}`,
+      `--root-namespace=${o.rootNamespace}`,
+      `--log-file=${SOCKET_DIR}/cni.log`,
+      `--log-level=${o.logLevel}`,
+      ...(watch ? ['--watch'] : []),
+    ],
+    ...(watch
+      ? { resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '256Mi' } } }
+      : {}),
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: false,
+      runAsUser: 0,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    volumeMounts: [
+      { name: 'cni-bin', mountPath: '/host/opt/cni/bin' },
+      { name: 'cni-net', mountPath: '/host/etc/cni/net.d' },
     ],
   };
 }
@@ -92,41 +139,11 @@ export function nodeObjects(
             hostPID: false,
             hostIPC: false,
             terminationGracePeriodSeconds: 30,
-            initContainers: [
-              {
-                name: 'install-cni',
-                image: image(o),
-                imagePullPolicy: o.image.pullPolicy,
-                args: [
-                  'weft-cni',
-                  'install',
-                  '--cni-bin-dir=/host/opt/cni/bin',
-                  '--cni-conf-dir=/host/etc/cni/net.d',
-                  `--host-cni-conf-dir=${o.node.cniConfDir}`,
-                  '--plugin-source=/opt/weft/cni/weft-cni',
-                  `--socket=${SOCKET_DIR}/node.sock`,
-                  `--failure-policy=${o.node.cniFailurePolicy}`,
-                  `--exclude-namespaces=${exclude.join(',')}`,
-                  `--root-namespace=${o.rootNamespace}`,
-                  `--log-file=${SOCKET_DIR}/cni.log`,
-                  `--log-level=${o.logLevel}`,
-                ],
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  capabilities: { drop: ['ALL'] },
-                  privileged: false,
-                  readOnlyRootFilesystem: true,
-                  runAsNonRoot: false,
-                  runAsUser: 0,
-                  seccompProfile: { type: 'RuntimeDefault' },
-                },
-                volumeMounts: [
-                  { name: 'cni-bin', mountPath: '/host/opt/cni/bin' },
-                  { name: 'cni-net', mountPath: '/host/etc/cni/net.d' },
-                ],
-              },
-            ],
+            // The install step runs first (the plugin is chained before the agent starts) and then stays
+            // as the cni container, which puts the entry back if the primary CNI rewrites its conflist.
+            initContainers: [cniContainer(o, 'install-cni', exclude, false)],
             containers: [
+              cniContainer(o, 'cni', exclude, true),
               {
                 name: 'weft-node',
                 image: image(o),

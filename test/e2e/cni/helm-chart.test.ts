@@ -142,9 +142,14 @@ describe('deploy/helm/weft', () => {
       const fromHelm = helm('mesh', file);
       expectSame(fromHelm, await weftctl(sets));
       const ds = fromHelm.get('apps/v1/DaemonSet/mesh/weft-node') as unknown as {
-        spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+        spec: {
+          template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] } };
+        };
       };
-      expect(ds.spec.template.spec.containers[0]?.env).toContainEqual({ name: 'WORKER_THREADS', value: '4' });
+      expect(ds.spec.template.spec.containers.find((c) => c.name === 'weft-node')?.env).toContainEqual({
+        name: 'WORKER_THREADS',
+        value: '4',
+      });
     });
   });
 });
