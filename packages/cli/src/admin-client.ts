@@ -39,7 +39,7 @@ export async function getJson(io: CommandIo, url: string): Promise<unknown> {
   }
 }
 
-/** The parts of weft-node's /config_dump the commands read. */
+/** The parts of weft-node's (and weft-pilot's) /config_dump the commands read. */
 export interface AgentDump {
   pods?: {
     uid?: string;
@@ -57,6 +57,15 @@ export interface AgentDump {
     notBefore?: string;
     chain?: { subject?: string; issuer?: string; serial?: string; notBefore?: string; notAfter?: string }[];
   }[];
-  workloads?: { name?: string; namespace?: string; authorizationPolicies?: string[] }[];
+  workloads?: DumpWorkload[];
   policies?: { name?: string; namespace?: string; scope?: string; action?: string }[];
+  /** weft-pilot nests its discovery state here. */
+  discovery?: { workloads?: DumpWorkload[] };
+}
+
+export interface DumpWorkload {
+  name?: string;
+  namespace?: string;
+  tunnelProtocol?: string;
+  authorizationPolicies?: string[];
 }

@@ -181,6 +181,37 @@ describe('check tls, certs and config dump against an agent admin endpoint', () 
   });
   afterAll(() => server.close());
 
+  it('check tls from weft-pilot’s dump (workloads under discovery)', async () => {
+    const pilot = createServer((_req, res) => {
+      res.end(
+        JSON.stringify({
+          discovery: {
+            workloads: [
+              {
+                name: 'web-1',
+                namespace: 'prod',
+                tunnelProtocol: 'HBONE',
+                authorizationPolicies: ['istio-system/istio_converted_static_strict'],
+              },
+              { name: 'curl-1', namespace: 'dev', tunnelProtocol: 'NONE', authorizationPolicies: [] },
+            ],
+          },
+        }),
+      );
+    });
+    pilot.listen(0, '127.0.0.1');
+    await once(pilot, 'listening');
+    const url = `http://127.0.0.1:${(pilot.address() as AddressInfo).port}`;
+    try {
+      expect((await run(['check', 'tls', 'prod/web-1', '--admin', url])).code).toBe(0);
+      const plain = await run(['check', 'tls', 'dev/curl-1', '--admin', url, '-o', 'json']);
+      expect(plain.code).toBe(1);
+      expect(JSON.parse(plain.out)).toMatchObject({ enrolled: false, source: 'admin' });
+    } finally {
+      pilot.close();
+    }
+  });
+
   it('check tls from the agent', async () => {
     expect((await run(['check', 'tls', 'prod/web-1', '--admin', admin])).code).toBe(0);
     expect((await run(['check', 'tls', 'prod/legacy-1', '--admin', admin])).code).toBe(1);

@@ -94,26 +94,37 @@ function tlsFromIndex(index: ConfigIndex, pod: PodInfo, port: number, root: stri
   };
 }
 
-/** From weft-node's /config_dump: captured or not, and STRICT as pilot sends it (the static strict policy). */
+/**
+ * From an admin /config_dump: weft-node's (captured pods) or weft-pilot's (workloads: HBONE = in the
+ * mesh). STRICT as pilot sends it: the static strict policy named on the workload.
+ */
 function tlsFromDump(dump: AgentDump, ref: PodRef): TlsCheck | undefined {
   const same = (p: { name?: string; namespace?: string }) =>
     p.name === ref.name && p.namespace === ref.namespace;
-  const captured = dump.pods?.find(same);
-  const optedOut = dump.optedOut?.find(same);
-  if (captured === undefined && optedOut === undefined) return undefined;
-  const workload = dump.workloads?.find(same);
+  const workload = (dump.workloads ?? dump.discovery?.workloads)?.find(same);
+  let enrolled: boolean;
+  let how: string;
+  if (dump.pods !== undefined) {
+    const captured = dump.pods.find(same);
+    if (captured === undefined && dump.optedOut?.find(same) === undefined) return undefined;
+    enrolled = captured !== undefined;
+    how = enrolled ? 'captured by weft-node' : 'opted out (istio.io/dataplane-mode=none)';
+  } else {
+    if (workload === undefined) return undefined;
+    enrolled = workload.tunnelProtocol === 'HBONE';
+    how = enrolled ? 'HBONE workload in weft-pilot' : 'weft-pilot sends it without HBONE (not in the mesh)';
+  }
   const strictPolicy = workload?.authorizationPolicies?.find((k) =>
     k.endsWith(`/${STATIC_STRICT_POLICY_NAME}`),
   );
   const portLevel = workload?.authorizationPolicies?.find((k) =>
     k.includes('/converted_peer_authentication_'),
   );
-  const enrolled = captured !== undefined;
   const mutualTlsOnly = enrolled && strictPolicy !== undefined;
   return {
     pod: `${ref.namespace}/${ref.name}`,
     enrolled,
-    enrollment: enrolled ? 'captured by weft-node' : 'opted out (istio.io/dataplane-mode=none)',
+    enrollment: how,
     mode: strictPolicy !== undefined ? 'STRICT' : 'PERMISSIVE',
     policy: strictPolicy ?? portLevel ?? null,
     level: strictPolicy !== undefined ? 'from pilot' : portLevel !== undefined ? 'port' : 'mesh default',
@@ -158,7 +169,7 @@ async function checkTls(
     check = tlsFromDump(dump as AgentDump, ref);
     if (check === undefined) {
       io.stderr(
-        `weft-node at ${admin} does not have pod ${ref.namespace}/${ref.name}: is it on that node? (or use --config-dir)\n`,
+        `${admin} does not know pod ${ref.namespace}/${ref.name}: is it on that node? (or use --config-dir)\n`,
       );
       return EXIT_USAGE;
     }
