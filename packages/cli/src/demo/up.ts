@@ -32,6 +32,7 @@ import { type ComponentRecord, type DemoState, readState, writeState } from './s
 import { renderSummary } from './summary.js';
 import { createDemoKeyPem } from './tokens.js';
 import { renderTour } from './tour.js';
+import { addressWaypointByHostname } from './waypoint-address.js';
 
 /** Files of the embedded config that the tour applies step by step instead of at start. */
 export const TOUR_APPLIED = new Set(['06-security.yaml']);
@@ -373,6 +374,40 @@ async function startWaypoint(s: Starter, layout: DemoLayout, root: string): Prom
   });
 }
 
+/**
+ * Checks that waypoint Services go through the waypoint. If the agents bypass it when it is addressed
+ * by its Service VIP, retries with the waypoint addressed by hostname (see waypoint-address.ts) and says
+ * so; otherwise reports the L7 steps as not working.
+ */
+async function checkRoute(s: Starter, layout: DemoLayout): Promise<void> {
+  const dir = s.state.stateDir;
+  let route = await checkWaypointRoute(dir, layout);
+  if (route === undefined) return;
+  let note = '';
+  const wp = layout.pods.find((p) => p.role === 'waypoint');
+  const gateway = wp?.labels['gateway.networking.k8s.io/gateway-name'];
+  if (!route.ok && wp !== undefined && gateway !== undefined) {
+    const first = route.detail;
+    const file = await addressWaypointByHostname(s.state.configDir, wp.namespace, gateway);
+    if (file !== undefined) {
+      for (let i = 0; i < 10 && route?.ok !== true; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        route = await checkWaypointRoute(dir, layout);
+      }
+      note =
+        route?.ok === true
+          ? ` (the agents bypassed the waypoint while it was addressed by its Service VIP, so the demo addresses it by hostname: clusterIP removed from ${file})`
+          : ` (also tried addressing the waypoint by hostname; first attempt: ${first})`;
+    }
+  }
+  if (route === undefined) return;
+  await s.component({
+    name: 'waypoint-route',
+    ok: route.ok,
+    detail: route.ok ? `${route.detail}${note}` : `${DemoErrorCode.ComponentMissing}: ${route.detail}${note}`,
+  });
+}
+
 /** Makes the state directory: config copy (minus the tour's policies), tokens, the JWT key. */
 async function prepareStateDir(stateDir: string, exampleDir: string): Promise<string> {
   const configDir = join(stateDir, 'config');
@@ -486,15 +521,7 @@ export async function upDemo(options: UpOptions): Promise<number> {
         });
     }
     await startWaypoint(s, layout, root);
-    if (state.components.find((c) => c.name === 'waypoint')?.ok === true) {
-      const route = await checkWaypointRoute(stateDir, layout);
-      if (route !== undefined)
-        await s.component({
-          name: 'waypoint-route',
-          ok: route.ok,
-          detail: route.ok ? route.detail : `${DemoErrorCode.ComponentMissing}: ${route.detail}`,
-        });
-    }
+    if (state.components.find((c) => c.name === 'waypoint')?.ok === true) await checkRoute(s, layout);
   }
   if (mode === 'full')
     io.stdout(
