@@ -7,6 +7,7 @@ import { TestCa } from '@weft/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentMessage } from './agent-client.js';
 import { kubeconfigJson } from './install.js';
+import { loadKubeconfig } from './kube-client.js';
 import { defaultDeps, runPlugin } from './plugin.js';
 
 let dir: string;
@@ -133,5 +134,33 @@ describe('pod lookups through the Kubernetes API (kubeconfig written by weft-cni
     } finally {
       podStatus = 200;
     }
+  });
+
+  it('also reads an ordinary YAML kubeconfig (current-context, token file)', async () => {
+    writeFileSync(join(dir, 'token'), 'file-token\n');
+    const path = join(dir, 'kubeconfig.yaml');
+    writeFileSync(
+      path,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: b',
+        'clusters:',
+        '  - name: a',
+        '    cluster: { server: "https://10.0.0.1" }',
+        '  - name: b',
+        '    cluster: { server: "https://10.0.0.2:6443/", insecure-skip-tls-verify: true }',
+        'users:',
+        `  - name: u\n    user: { tokenFile: ${join(dir, 'token')} }`,
+        'contexts:',
+        '  - name: b',
+        '    context: { cluster: b, user: u }',
+      ].join('\n'),
+    );
+    expect(await loadKubeconfig(path)).toEqual({
+      server: 'https://10.0.0.2:6443',
+      insecureSkipTlsVerify: true,
+      token: 'file-token',
+    });
   });
 });
