@@ -48,6 +48,8 @@ function cleanup(): void {
 }
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
+// A test timeout sends SIGTERM: leave no proxy or iperf3 behind.
+process.on('SIGTERM', () => process.exit(143));
 
 async function listening(port: number): Promise<void> {
   await waitFor(
