@@ -115,6 +115,7 @@ async function main(): Promise<void> {
     const floor = baseline(src);
     const xdsPort = await freePort();
     const readinessPort = await freePort();
+    const metricsPort = await freePort();
     pilot = spawn(
       process.execPath,
       [
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
         '127.0.0.1',
         '--no-ca',
         '--metrics-port',
-        'off',
+        `${metricsPort}`,
         '--admin-port',
         'off',
         '--readiness-port',
@@ -207,6 +208,11 @@ async function main(): Promise<void> {
     const p50 = Math.round(percentile(latencies, 50));
     const p99 = Math.round(percentile(latencies, 99));
 
+    // pilot's own view: from the directory event to the push (debounce included), averaged over every push.
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const sum = Number(/pilot_proxy_convergence_time_sum\{[^}]*\} ([0-9.e+-]+)/.exec(metrics)?.[1] ?? 0);
+    const count = Number(/pilot_proxy_convergence_time_count\{[^}]*\} ([0-9.e+-]+)/.exec(metrics)?.[1] ?? 0);
+    const pilotConvergenceAvgMs = count === 0 ? 0 : Math.round((sum / count) * 1000);
     const out = {
       benchmark: 'xds',
       quick,
@@ -227,6 +233,8 @@ async function main(): Promise<void> {
         debounceMs: 100,
       },
       memory: { pilotRssMiB, clientHeapMiBEach: clientHeapMiB },
+      pilot: { pushes: count, convergenceAvgMs: pilotConvergenceAvgMs },
+      loadAverage: (await import('node:os')).loadavg().map((l) => Math.round(l * 10) / 10),
       baseline: floor,
       node: process.version,
     };
