@@ -144,11 +144,14 @@ describe('HTTP/2 and gRPC through the waypoint engine', () => {
         { length: 50 },
         (_, i) =>
           new Promise<number>((resolve, reject) => {
-            const req = session.request({ ':method': 'GET', ':path': `/c/${i}`, ':authority': 'payments' });
+            // END_STREAM on the HEADERS frame (no body), as h2load and browsers send a GET.
+            const req = session.request(
+              { ':method': 'GET', ':path': `/c/${i}`, ':authority': 'payments' },
+              { endStream: true },
+            );
             req.on('response', (hd) => resolve(Number(hd[':status'])));
             req.on('error', reject);
             req.resume();
-            req.end();
           }),
       ),
     );

@@ -27,6 +27,8 @@ interface Exchange {
   readonly stream: ServerHttp2Stream;
   readonly headers: IncomingHttpHeaders;
   readonly grpc: boolean;
+  /** The request came with END_STREAM on its HEADERS: no body to forward. */
+  readonly bodiless: boolean;
   readonly start: number;
   status: number;
   grpcStatus: string | undefined;
@@ -70,8 +72,8 @@ export class Http2Engine {
       session.setLocalWindowSize?.(16 * 1024 * 1024);
       session.on('error', () => {});
     });
-    this.#server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) =>
-      this.#onStream(stream, headers),
+    this.#server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) =>
+      this.#onStream(stream, headers, (flags & h2c.NGHTTP2_FLAG_END_STREAM) !== 0),
     );
     this.#server.on('sessionError', () => {});
     this.#server.setTimeout(deps.limits.keepAliveTimeoutMs * 5);
@@ -86,7 +88,7 @@ export class Http2Engine {
     }
   }
 
-  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, bodiless: boolean): void {
     stream.on('error', () => {});
     const conn = this.#sessions.get(stream.session as Http2Session);
     if (conn === undefined) {
@@ -107,6 +109,7 @@ export class Http2Engine {
       requestBytes: headerBytes(headers),
       responseBytes: 0,
       upstream: undefined,
+      bodiless,
     };
     stream.once('close', () => {
       if (ex.upstream !== undefined && !ex.upstream.closed) {
@@ -232,7 +235,7 @@ export class Http2Engine {
         if (ex.stream.destroyed || ex.stream.closed) return;
         let up: ClientHttp2Stream;
         try {
-          up = session.request(headers, { endStream: false });
+          up = session.request(headers, { endStream: ex.bodiless });
         } catch (err) {
           retry(err, false);
           return;
@@ -272,10 +275,12 @@ export class Http2Engine {
         stream.close(h2c.NGHTTP2_INTERNAL_ERROR);
       }
     });
-    stream.on('data', (c: Buffer) => {
-      ex.requestBytes += c.length;
-    });
-    stream.pipe(up);
+    if (!ex.bodiless) {
+      stream.on('data', (c: Buffer) => {
+        ex.requestBytes += c.length;
+      });
+      stream.pipe(up);
+    } else stream.resume();
     up.once('response', (headers: IncomingHttpHeaders, flags: number) => {
       responded = true;
       if (stream.destroyed || stream.closed) return;
@@ -288,7 +293,10 @@ export class Http2Engine {
           stream.respond(out, { endStream: true });
           return;
         }
-        stream.respond(out, { waitForTrailers: true });
+        // Trailers are waited for when they are expected (gRPC, or announced); otherwise the response
+        // ends with its last DATA frame, saving an empty HEADERS frame per response.
+        const trailersExpected = ex.grpc || headers.trailer !== undefined || isGrpc(headers);
+        stream.respond(out, trailersExpected ? { waitForTrailers: true } : {});
       } catch {
         up.close(h2c.NGHTTP2_CANCEL);
         return;
