@@ -92,5 +92,11 @@ if (role === 'b') {
   process.exit(2);
 }
 
-// Exit cleanly on SIGTERM so --cpu-prof and similar exit hooks run.
+// Exit cleanly on SIGTERM so --cpu-prof and similar exit hooks run, and when the driver that started us is
+// gone (our stdin pipe closes), so a killed benchmark leaves nothing listening.
 process.on('SIGTERM', () => process.exit(0));
+if (!process.stdin.isTTY) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  process.stdin.resume();
+}

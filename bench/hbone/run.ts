@@ -67,7 +67,8 @@ async function listening(port: number): Promise<void> {
 }
 
 function start(cmd: string, args: string[], waitForLine?: string): Promise<ChildProcess> {
-  const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  // stdin is a pipe so pair.ts notices when this process dies (it exits when the pipe closes).
+  const child = spawn(cmd, args, { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
   children.push(child);
   let err = '';
   child.stderr?.on('data', (d: Buffer) => {
