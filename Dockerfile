@@ -10,7 +10,8 @@ RUN npm install -g pnpm@12.21.0
 WORKDIR /src
 COPY . .
 RUN pnpm install --frozen-lockfile
-RUN pnpm build
+# Only the apps and the libraries they reference (tests and benchmarks are not part of the image).
+RUN pnpm exec tsc -b packages/pilot packages/node-agent packages/waypoint packages/cni packages/cli
 RUN node packages/cni/scripts/build-sea.mjs /out/cni-plugin/weft-cni
 RUN for app in pilot node-agent waypoint cni cli; do \
       pnpm --filter "@weft/$app" deploy --prod "/out/$app" || exit 1; \

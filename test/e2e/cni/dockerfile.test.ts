@@ -42,6 +42,7 @@ describe('Dockerfile', () => {
       expect(pkg.publishConfig?.exports?.['.']?.default).toBe('./dist/index.js');
     }
     expect(dockerfile).toContain('for app in pilot node-agent waypoint cni cli;');
+    expect(dockerfile).toContain(`RUN pnpm exec tsc -b ${APPS.map((a) => `packages/${a.app}`).join(' ')}\n`);
     for (const file of [
       'packages/cni/scripts/build-sea.mjs',
       'pnpm-lock.yaml',
