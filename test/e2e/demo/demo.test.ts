@@ -241,6 +241,13 @@ describe.skipIf(skip !== undefined)('weftctl demo: the whole mesh on one machine
     const metrics = await (await fetch('http://127.0.0.1:15020/metrics')).text();
     expect(metrics).toMatch(/^istio_tcp_connections_opened_total\{.*source_workload="web-0".*\} \d+/m);
     expect(readFileSync(join(stateDir, 'logs/node1.log'), 'utf8')).toMatch(/"component":"access"/);
+    if (running('waypoint-route')) {
+      const wp = await weftctl(['demo', 'exec', 'waypoint', '--', 'curl', '-s', '127.0.0.1:15020/metrics']);
+      expect(wp.stdout).toMatch(/^istio_requests_total\{reporter="waypoint".*response_code="403".*\} \d+/m);
+      expect(readFileSync(join(stateDir, 'logs/waypoint.log'), 'utf8')).toMatch(
+        /"component":"access".*"status":403/,
+      );
+    }
   });
 
   it('rotates the CA root (add, switch, retire) while traffic flows, with zero failures', async (ctx) => {

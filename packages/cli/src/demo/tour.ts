@@ -93,7 +93,8 @@ export function tourSteps(stateDir: string): TourStep[] {
       commands: [
         'curl -s 127.0.0.1:15020/metrics | grep istio_tcp_connections_opened_total',
         'weftctl demo exec waypoint -- curl -s 127.0.0.1:15020/metrics | grep istio_requests_total',
-        `tail -n 3 ${stateDir}/logs/node1.log`,
+        `grep '"component":"access"' ${stateDir}/logs/node1.log | tail -n 2`,
+        `grep '"component":"access"' ${stateDir}/logs/waypoint.log | tail -n 2`,
       ],
       expect:
         'counters labelled with source/destination workloads and principals; one access-log line per connection',
