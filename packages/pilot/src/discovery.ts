@@ -162,10 +162,7 @@ export class Discovery {
         { ...this.#options.translate, ...(previous === undefined ? {} : { previous }) },
         earlier,
       );
-      const problems = analyzeConfig(compiled, this.#options.translate ?? {});
-      this.#logProblems(problems);
       this.#compiled = compiled;
-      this.#problems = problems;
       const state = compiled.translation.state;
       this.#indexPlacement(state);
       for (const server of this.#servers) this.#publishTo(server, state);
@@ -176,6 +173,17 @@ export class Discovery {
       this.#metrics?.objects.set({ kind: 'authorization' }, state.authorizations.size);
       this.#metrics?.objects.set({ kind: 'config' }, state.configs.size);
       for (const l of this.#pushListeners) l(this.#version);
+      // Analyzers only report: run them after the push has gone out, for the latest state only.
+      setImmediate(() => {
+        if (this.#compiled !== compiled) return;
+        try {
+          const problems = analyzeConfig(compiled, this.#options.translate ?? {});
+          this.#logProblems(problems);
+          this.#problems = problems;
+        } catch (err) {
+          this.#logger.error({ err: errorMessage(err) }, 'config analysis failed');
+        }
+      });
     } catch (err) {
       // Never stop serving the last good state because one recompute failed.
       this.#logger.error(
