@@ -28,7 +28,8 @@ describe('waypointObjects', () => {
     const pod = deploy.spec?.template;
     expect(pod?.spec?.serviceAccountName).toBe('waypoint');
     expect(pod?.metadata?.labels?.['istio.io/dataplane-mode']).toBe('none');
-    expect(pod?.spec?.containers[0]?.env).toContainEqual({ name: 'WAYPOINT_FOR', value: 'all' });
+    expect(pod?.spec?.containers[0]?.env).toContainEqual({ name: 'WAYPOINT_NAME', value: 'waypoint' });
+    expect(pod?.spec?.containers[0]?.env).toContainEqual({ name: 'HBONE_PORT', value: '15008' });
     expect(svc.spec?.selector).toEqual({ 'gateway.networking.k8s.io/gateway-name': 'waypoint' });
     expect(svc.spec?.ports?.[0]).toMatchObject({ name: 'mesh', port: 15008 });
     expect(pod?.spec?.containers[0]?.securityContext?.capabilities).toEqual({ drop: ['ALL'] });

@@ -8,6 +8,7 @@ import type { IService } from 'kubernetes-models/v1/Service';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import {
   env,
+  fieldEnv,
   image,
   POD_ENV,
   pilotCaAddress,
@@ -26,7 +27,6 @@ import { DATAPLANE_MODE, PART_OF } from './types.js';
 
 export const WAYPOINT_CLASS = 'istio-waypoint';
 export const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
-export const WAYPOINT_FOR_LABEL = 'istio.io/waypoint-for';
 
 /** The fields of a gateway.networking.k8s.io Gateway this reads. */
 export interface WaypointGateway {
@@ -38,7 +38,7 @@ export interface WaypointGateway {
 
 export type WaypointOptions = Pick<
   InstallOptions,
-  'namespace' | 'image' | 'trustDomain' | 'clusterId' | 'logLevel' | 'waypoint'
+  'namespace' | 'image' | 'trustDomain' | 'clusterId' | 'rootNamespace' | 'logLevel' | 'waypoint'
 >;
 
 export function isWaypoint(gateway: WaypointGateway): boolean {
@@ -55,7 +55,6 @@ export function waypointObjects(
       `Gateway ${gateway.metadata.namespace}/${gateway.metadata.name} has gatewayClassName "${gateway.spec.gatewayClassName}", not ${WAYPOINT_CLASS}`,
     );
   const { name, namespace, uid } = gateway.metadata;
-  const waypointFor = gateway.metadata.labels?.[WAYPOINT_FOR_LABEL] ?? 'service';
   const selector = { [GATEWAY_NAME_LABEL]: name };
   const labels = {
     ...selector,
@@ -98,10 +97,13 @@ export function waypointObjects(
                 imagePullPolicy: o.image.pullPolicy,
                 args: ['weft-waypoint'],
                 env: [
-                  ...POD_ENV.filter((e) => e.name !== 'NODE_NAME'),
+                  ...POD_ENV,
+                  ...fieldEnv({ POD_IP: 'status.podIP' }),
                   ...env({
-                    GATEWAY_NAME: name,
-                    WAYPOINT_FOR: waypointFor,
+                    // weft-waypoint's names (GATEWAY_NAME is its fallback for WAYPOINT_NAME).
+                    WAYPOINT_NAME: name,
+                    HBONE_PORT: String(hbonePort),
+                    ROOT_NAMESPACE: o.rootNamespace,
                     XDS_ADDRESS: pilotXdsAddress(o),
                     CA_ADDRESS: pilotCaAddress(o),
                     CA_ROOT_CERT: `${ROOT_CERT_DIR}/root-cert.pem`,
