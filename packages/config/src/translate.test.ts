@@ -203,3 +203,29 @@ describe('incremental translation', () => {
     expect(w(fourth, 'b/q')?.authorizationPolicies).toEqual(['istio-system/istio_converted_static_strict']);
   });
 });
+
+describe('what L7 consumers receive', () => {
+  it('sends Secrets only when a Gateway references them, and workload waypoints only when the waypoint serves workloads', () => {
+    const yaml =
+      ns('gw') +
+      ns('app', { 'istio.io/dataplane-mode': 'ambient', 'istio.io/use-waypoint': 'wp' }) +
+      'apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: ingress, namespace: gw}\nspec:\n  servers: [{port: {number: 443, name: https, protocol: HTTPS}, hosts: ["*"], tls: {mode: MUTUAL, credentialName: cred}}]\n---\n' +
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: cred, namespace: gw}\ndata: {tls.crt: eA==}\n---\n' +
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: cred-cacert, namespace: gw}\ndata: {ca.crt: eA==}\n---\n' +
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: unrelated, namespace: gw}\ndata: {password: eA==}\n---\n' +
+      'apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: wp, namespace: app, labels: {istio.io/waypoint-for: workload}}\nspec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}\n---\n' +
+      pod('p', 'app', '10.0.0.1') +
+      'apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: app}\nspec: {clusterIP: 10.96.0.5, selector: {app: x}, ports: [{port: 80}]}\n';
+    const c = compile(yaml);
+    const keys = [...c.translation.state.configs.keys()];
+    expect(keys).toContain('Secret/gw/cred');
+    expect(keys).toContain('Secret/gw/cred-cacert');
+    expect(keys).not.toContain('Secret/gw/unrelated');
+    // waypoint-for: workload → the pod gets the waypoint (by hostname: no waypoint Service), the Service does not.
+    expect(c.translation.state.workloads.get('Kubernetes//Pod/app/p')?.waypoint).toEqual({
+      hostname: { namespace: 'app', hostname: 'wp.app.svc.cluster.local' },
+      hboneMtlsPort: 15008,
+    });
+    expect(c.translation.state.services.get('app/s.app.svc.cluster.local')?.waypoint).toBeUndefined();
+  });
+});
