@@ -6,7 +6,7 @@ import { formatHostPort } from './connect-request.js';
 import { type HboneCredentials, inTrustDomains, spiffeIdsOf } from './credentials.js';
 import { HboneError, HboneErrorCode } from './errors.js';
 import { tuneSocket } from './pump.js';
-import { CLIENT_MAX_HEADER_LIST, KEEPALIVE_IDLE_MS } from './settings.js';
+import { CLIENT_MAX_HEADER_LIST, KEEPALIVE_IDLE_MS, MAX_FRAME_SIZE } from './settings.js';
 
 export interface NextHop {
   host: string;
@@ -133,6 +133,7 @@ export async function establish(o: EstablishOptions): Promise<Established> {
             initialWindowSize: o.streamWindow,
             enablePush: false,
             maxHeaderListSize: CLIENT_MAX_HEADER_LIST,
+            maxFrameSize: MAX_FRAME_SIZE,
           },
         });
         session = s;

@@ -1,6 +1,8 @@
 /** ztunnel's HTTP/2 and TCP settings (config.rs, h2/*); see shared reference "HBONE". */
 export const STREAM_WINDOW = 4 * 1024 * 1024;
 export const CONNECTION_WINDOW = 16 * 1024 * 1024;
+/** Largest frame we accept (ztunnel: 1 MiB); Node itself still sends 16 KiB DATA frames. */
+export const MAX_FRAME_SIZE = 1024 * 1024;
 export const SERVER_MAX_CONCURRENT_STREAMS = 200;
 export const SERVER_MAX_HEADER_LIST = 64 * 1024;
 export const CLIENT_MAX_HEADER_LIST = 16 * 1024;
