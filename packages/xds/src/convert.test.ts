@@ -83,6 +83,15 @@ const authorization: Authorization = {
   ],
 };
 
+describe('node ids', () => {
+  it("look like ztunnel's", async () => {
+    const { nodeId } = await import('./types.js');
+    expect(nodeId('ztunnel', '10.0.0.5', 'weft-node-x', 'weft-system')).toBe(
+      'ztunnel~10.0.0.5~weft-node-x.weft-system~weft-system.svc.cluster.local',
+    );
+  });
+});
+
 describe('wire conversion', () => {
   it.each([
     ['10.1.2.3', [10, 1, 2, 3]],

@@ -56,6 +56,7 @@ export { type DecodedResource, type StoreChange, type StoreUpsert, XdsStore } fr
 export {
   ADS_METHOD,
   NODE_META,
+  nodeId,
   parseRole,
   TYPE_ADDRESS,
   TYPE_AUTHORIZATION,

@@ -26,3 +26,14 @@ export function parseRole(value: unknown): XdsRole {
 
 /** Metadata keys a Weft client puts in Node.metadata. */
 export const NODE_META = { nodeName: 'NODE_NAME', role: 'WEFT_ROLE', namespace: 'NAMESPACE' } as const;
+
+/** Node.id the way ztunnel builds it: `<type>~<ip>~<pod>.<namespace>~<namespace>.svc.<domain>`. */
+export function nodeId(
+  type: string,
+  ip: string,
+  pod: string,
+  namespace: string,
+  domain = 'cluster.local',
+): string {
+  return `${type}~${ip}~${pod}.${namespace}~${namespace}.svc.${domain}`;
+}
