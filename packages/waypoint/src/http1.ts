@@ -36,6 +36,18 @@ interface Exchange {
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
+/** RFC 9112 §6.3: a request has a body only with Transfer-Encoding or a non-zero Content-Length. */
+function hasBody(req: IncomingMessage): boolean {
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined) return true;
+  const cl = req.headers['content-length'];
+  return cl !== undefined && cl !== '0';
+}
+
+function uncorkSocket(socket: Duplex): void {
+  if (!socket.destroyed) socket.uncork();
+}
+
 function headerBytes(req: IncomingMessage): number {
   let n = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12;
   const raw = req.rawHeaders;
@@ -221,14 +233,23 @@ export class Http1Engine {
           ex.bodyBytes += c.length;
         });
       }
-      // A retry after the body was fully read (no body, or a stale keep-alive connection) just ends.
-      if (req.readableEnded) upReq.end();
-      else req.pipe(upReq);
+      // No body (or a retry after it was fully read): end right away, one write with Content-Length: 0
+      // instead of a chunked request and its terminator.
+      if (req.readableEnded || !hasBody(req)) {
+        req.resume();
+        upReq.end();
+      } else req.pipe(upReq);
     });
     upReq.once('response', (upRes: IncomingMessage) => {
       if (res.destroyed) {
         upRes.destroy();
         return;
+      }
+      // Headers and the first body chunk in one write: cork until the current I/O round is done.
+      const socket = res.socket;
+      if (socket !== null) {
+        socket.cork();
+        setImmediate(uncorkSocket, socket);
       }
       res.writeHead(
         upRes.statusCode ?? 502,
