@@ -184,3 +184,38 @@ describe('weft-pilot binary', () => {
     expect(result.stderr).toMatch(/XDS_PORT must be a port number/);
   });
 });
+
+describe('weft-pilot CA placement from discovery', () => {
+  it('issues a node agent only the identities of pods on its node, following config edits', async () => {
+    const { IstioCaClient, generateKeyAndCsr } = await import('@weft/certs');
+    const { pilot, dir } = await start();
+    const root = readFileSync(join(dir, 'ca', 'root-cert.pem'), 'utf8');
+    const ca = new IstioCaClient({
+      address: `127.0.0.1:${pilot.caPort}`,
+      roots: () => [root],
+      serverName: 'localhost',
+      token: () => 'demo-node1-7f3a9c2e5b1d4860',
+    });
+    cleanups.push(() => ca.close());
+    const sign = async (identity: string) => {
+      const { csrPem } = await generateKeyAndCsr(identity);
+      return ca.sign({ csrPem, identity, ttlSeconds: 3600 });
+    };
+    const orders = 'spiffe://cluster.local/ns/prod/sa/orders';
+    const payments = 'spiffe://cluster.local/ns/prod/sa/payments';
+    expect((await sign(orders)).length).toBeGreaterThanOrEqual(1);
+    await expect(sign(payments)).rejects.toMatchObject({ details: { serverCode: 'WEFT_CA_NOT_ON_NODE' } });
+
+    // payments moves to node1: the CA follows discovery.
+    const pods = join(dir, 'config', '03-pods.yaml');
+    const moved = readFileSync(pods, 'utf8').replace(
+      'name: payments-0\n  namespace: prod\n  labels:\n    app: payments\n    version: v1\n  annotations:\n    weft.dev/netns: weft-demo-payments\nspec:\n  nodeName: node2',
+      'name: payments-0\n  namespace: prod\n  labels:\n    app: payments\n    version: v1\n  annotations:\n    weft.dev/netns: weft-demo-payments\nspec:\n  nodeName: node1',
+    );
+    expect(moved).not.toBe(readFileSync(pods, 'utf8'));
+    writeFileSync(`${pods}.tmp`, moved);
+    renameSync(`${pods}.tmp`, pods);
+    await waitFor(() => pilot.discovery.identitiesOnNode('node1').has(payments), { what: 'the move' });
+    expect((await sign(payments)).length).toBeGreaterThanOrEqual(1);
+  });
+});
