@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgv } from './args.js';
 import type { Command } from './command.js';
@@ -83,5 +84,20 @@ describe('weftctl main', () => {
     const io = captureIo();
     await main(['help'], io);
     for (const name of ['install', 'check', 'certs', 'config']) expect(io.out()).toContain(`  ${name} `);
+  });
+
+  it('colours a terminal only, and never with --no-color or NO_COLOR', async () => {
+    const dir = join(import.meta.dirname, 'testdata');
+    const argv = ['check', 'tls', 'prod/web-1', '--config-dir', dir];
+    const tty = captureIo({ isTty: true });
+    await main(argv, tty);
+    expect(tty.out()).toContain('\u001b[32m');
+    for (const io of [captureIo({ isTty: true, env: { NO_COLOR: '1' } }), captureIo()]) {
+      await main(argv, io);
+      expect(io.out()).not.toContain('\u001b[');
+    }
+    const flag = captureIo({ isTty: true });
+    await main([...argv, '--no-color'], flag);
+    expect(flag.out()).not.toContain('\u001b[');
   });
 });

@@ -27,7 +27,7 @@ function overview(list: readonly Command[]): string {
     `  ${'help'.padEnd(width)}show a command's usage (weftctl help <command>)`,
     '',
     'Exit codes: 0 ok, 1 check failed / denied / problems found, 2 usage or connection error.',
-    'Flags: --help, --version, -o json|yaml (machine-readable output), NO_COLOR=1 disables colour.',
+    'Flags: --help, --version, -o json|yaml (machine-readable output), --no-color (or NO_COLOR=1).',
     '',
   ].join('\n');
 }
@@ -59,8 +59,14 @@ export async function main(
   return code;
 }
 
-async function dispatch(argv: readonly string[], io: CommandIo, list: readonly Command[]): Promise<number> {
+async function dispatch(
+  argv: readonly string[],
+  given: CommandIo,
+  list: readonly Command[],
+): Promise<number> {
   const args = parseArgv(argv);
+  // --no-color (like NO_COLOR=1) keeps the terminal layout but drops the escape codes.
+  const io = args.flags['no-color'] === 'true' ? { ...given, env: { ...given.env, NO_COLOR: '1' } } : given;
   const [name, ...rest] = args.positionals;
   if (name === undefined) {
     if (args.flags.version === 'true') {
