@@ -100,8 +100,9 @@ export class HboneServerImpl implements HboneServer {
     this.#h2.on('session', (session: ServerHttp2Session) => this.#onSession(session));
     this.#h2.on('stream', (stream: ServerHttp2Stream, headers) => {
       const conn = (stream.session as unknown as { [CONN]?: ServerConnection } | undefined)?.[CONN];
-      if (conn === undefined) {
-        stream.close(h2.NGHTTP2_INTERNAL_ERROR);
+      if (conn === undefined || conn.failed) {
+        // (A connection being closed for abuse gets no more work: the rest of a rapid-reset burst lands here.)
+        stream.close(conn === undefined ? h2.NGHTTP2_INTERNAL_ERROR : h2.NGHTTP2_REFUSED_STREAM);
         return;
       }
       conn.streams++;
