@@ -6,10 +6,10 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDocument, Scalar } from 'yaml';
+import { exampleDirOf } from './config-files.js';
 import { DemoError, DemoErrorCode } from './errors.js';
 import { readState } from './state.js';
 import { jwksOf } from './tokens.js';
-import { exampleDirOf } from './up.js';
 
 export interface TourPolicy {
   /** What `demo apply <name>` copies. */

@@ -1,10 +1,10 @@
 /** `weftctl demo exec <pod> -- <command…>`: runs a command inside a pod's network namespace. */
 import { spawn } from 'node:child_process';
 import type { CommandIo } from '../command.js';
+import { loadLayout } from './config-files.js';
 import { DemoError, DemoErrorCode } from './errors.js';
 import { findPod } from './layout.js';
 import { readState } from './state.js';
-import { loadLayout } from './up.js';
 
 export async function execInPod(
   stateDir: string,

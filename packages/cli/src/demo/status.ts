@@ -1,11 +1,11 @@
 /** `weftctl demo status`: the state file checked against reality (processes alive, namespaces there). */
 import type { CommandIo } from '../command.js';
+import { loadLayout } from './config-files.js';
 import { DemoErrorCode } from './errors.js';
 import { demoNamespaces } from './network.js';
 import { isAlive } from './processes.js';
 import { readState } from './state.js';
 import { renderSummary, table } from './summary.js';
-import { loadLayout } from './up.js';
 
 export interface StatusReport {
   running: boolean;

@@ -4,10 +4,10 @@
  */
 import { spawn } from 'node:child_process';
 import type { CommandIo } from '../command.js';
+import { loadLayout } from './config-files.js';
 import { DemoError, DemoErrorCode } from './errors.js';
 import { findPod } from './layout.js';
 import { readState } from './state.js';
-import { loadLayout } from './up.js';
 
 /** Plain JavaScript (no loader needed) run by node inside the pod: argv url seconds concurrency. */
 const LOOP = `

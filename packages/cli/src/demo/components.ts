@@ -1,0 +1,310 @@
+/**
+ * Each component of the demo started as its own detached process, waited on with bounded polling, and
+ * reported (ok, or WEFT_DEMO_* with the end of its log): pilot, the apps, a weft-node per node, and the
+ * waypoint with its relay to pilot.
+ */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { addPods } from './agent-client.js';
+import { DemoErrorCode } from './errors.js';
+import { appArgv, appPresent, httpbinArgv, relayArgv } from './launch.js';
+import { type DemoLayout, type DemoNode, type DemoPod, PILOT_PORTS } from './layout.js';
+import { netnsHttpStatus } from './netns-probe.js';
+import { httpStatus, logMatches, waitUntil } from './probe.js';
+import { checkWaypointRoute } from './route-check.js';
+import { type Starter, tokenFor } from './starter.js';
+import { addressWaypointByHostname } from './waypoint-address.js';
+
+export async function startPilot(s: Starter, root: string): Promise<boolean> {
+  if (!appPresent('pilot', root)) {
+    await s.component({
+      name: 'pilot',
+      ok: false,
+      detail: `${DemoErrorCode.ComponentMissing}: packages/pilot is not in this tree`,
+    });
+    return false;
+  }
+  const dir = s.state.stateDir;
+  const pid = await s.spawn(
+    'pilot',
+    appArgv(
+      'pilot',
+      [
+        '--source',
+        'directory',
+        '--config-dir',
+        s.state.configDir,
+        '--bootstrap-tokens',
+        join(dir, 'bootstrap-tokens.yaml'),
+        '--ca-dir',
+        join(dir, 'ca'),
+        '--host',
+        '127.0.0.1',
+        '--xds-port',
+        String(PILOT_PORTS.xds),
+        '--secure-port',
+        String(PILOT_PORTS.ca),
+        '--admin-port',
+        String(PILOT_PORTS.admin),
+        '--metrics-port',
+        String(PILOT_PORTS.metrics),
+        '--readiness-port',
+        String(PILOT_PORTS.readiness),
+      ],
+      root,
+    ),
+    { LOG_LEVEL: 'info' },
+  );
+  const ready = await waitUntil(
+    async () => (await httpStatus(`http://127.0.0.1:${PILOT_PORTS.readiness}/healthz/ready`)) === 200,
+    pid,
+    45_000,
+  );
+  if (!ready.ok) {
+    await s.component({ name: 'pilot', ok: false, detail: s.failure('weft-pilot', ready.why, 'pilot') });
+    return false;
+  }
+  await s.component({
+    name: 'pilot',
+    ok: true,
+    detail: `weft-pilot pid ${pid}: xDS 127.0.0.1:${PILOT_PORTS.xds}, CA ${PILOT_PORTS.ca}, admin ${PILOT_PORTS.admin}, metrics ${PILOT_PORTS.metrics}`,
+  });
+  return true;
+}
+
+export async function startApps(s: Starter, layout: DemoLayout): Promise<boolean> {
+  const apps = layout.pods.filter((p) => p.role === 'app');
+  const pids = new Map<DemoPod, number>();
+  for (const pod of apps)
+    pids.set(pod, await s.spawn(`app-${pod.name}`, httpbinArgv(pod.appPort), {}, pod.netns));
+  const failed: string[] = [];
+  for (const pod of apps) {
+    const r = await waitUntil(
+      logMatches(s.logFile(`app-${pod.name}`), /Running on/),
+      pids.get(pod) as number,
+      20_000,
+    );
+    if (!r.ok) failed.push(`${pod.name} (${r.why}; ${s.logFile(`app-${pod.name}`)})`);
+  }
+  await s.component({
+    name: 'apps',
+    ok: failed.length === 0,
+    detail:
+      failed.length === 0
+        ? `httpbin in ${apps.map((p) => p.name).join(', ')}`
+        : `${DemoErrorCode.ComponentMissing}: httpbin did not start in ${failed.join(', ')}`,
+  });
+  return failed.length === 0;
+}
+
+export async function startNode(s: Starter, layout: DemoLayout, node: DemoNode, root: string): Promise<void> {
+  const dir = s.state.stateDir;
+  if (!appPresent('node-agent', root)) {
+    await s.component({
+      name: node.name,
+      ok: false,
+      detail: `${DemoErrorCode.ComponentMissing}: packages/node-agent is not in this tree`,
+    });
+    return;
+  }
+  const token = await tokenFor(
+    join(dir, 'bootstrap-tokens.yaml'),
+    (g) => g.kind === 'node' && g.node === node.name,
+  );
+  const tokenFile = join(dir, 'tokens', `${node.name}.token`);
+  await writeFile(tokenFile, `${token ?? ''}\n`, { mode: 0o600 });
+  const socket = join(dir, `${node.name}.sock`);
+  // Flags, not env: a renamed flag fails loudly where a renamed variable would be ignored.
+  const pid = await s.spawn(
+    node.name,
+    appArgv(
+      'node-agent',
+      [
+        '--xds-address',
+        `127.0.0.1:${PILOT_PORTS.xds}`,
+        '--ca-address',
+        `127.0.0.1:${PILOT_PORTS.ca}`,
+        '--ca-root-cert',
+        join(dir, 'ca', 'root-cert.pem'),
+        '--node-name',
+        node.name,
+        '--token-file',
+        tokenFile,
+        '--socket',
+        socket,
+        '--admin-port',
+        String(node.ports.admin),
+        '--metrics-port',
+        String(node.ports.metrics),
+        '--readiness-port',
+        String(node.ports.readiness),
+        '--workers',
+        '1',
+        '--log-level',
+        'info',
+        '--uninstall-on-exit',
+      ],
+      root,
+    ),
+    {},
+  );
+  const listening = await waitUntil(
+    async () =>
+      existsSync(socket) &&
+      (await httpStatus(`http://127.0.0.1:${node.ports.readiness}/healthz/ready`)) !== undefined,
+    pid,
+    30_000,
+  );
+  if (!listening.ok) {
+    await s.component({
+      name: node.name,
+      ok: false,
+      detail: s.failure(`weft-node on ${node.name}`, listening.why, node.name),
+    });
+    return;
+  }
+  const pods = layout.pods.filter((p) => p.node === node.name && p.role === 'app');
+  try {
+    await addPods(socket, pods, 'snapshot');
+  } catch (err) {
+    await s.component({
+      name: node.name,
+      ok: false,
+      detail: `${DemoErrorCode.PodRejected}: ${String((err as Error).message)}`,
+    });
+    return;
+  }
+  const ready = await waitUntil(
+    async () => (await httpStatus(`http://127.0.0.1:${node.ports.readiness}/healthz/ready`)) === 200,
+    pid,
+    30_000,
+  );
+  if (!ready.ok) {
+    await s.component({
+      name: node.name,
+      ok: false,
+      detail: s.failure(`weft-node on ${node.name}`, ready.why, node.name),
+    });
+    return;
+  }
+  await s.component({
+    name: node.name,
+    ok: true,
+    detail: `weft-node pid ${pid}: pods ${pods.map((p) => p.name).join(', ')}; metrics 127.0.0.1:${node.ports.metrics}, admin ${node.ports.admin}`,
+  });
+}
+
+export async function startWaypoint(s: Starter, layout: DemoLayout, root: string): Promise<void> {
+  const pod = layout.pods.find((p) => p.role === 'waypoint');
+  if (pod === undefined) return;
+  const dir = s.state.stateDir;
+  // The waypoint lives in its pod's namespace; pilot is on the host's 127.0.0.1: bridge the two ports.
+  const pairs = [PILOT_PORTS.xds, PILOT_PORTS.ca].map((p) => `${p}=${join(dir, 'relay', `${p}.sock`)}`);
+  const outer = await s.spawn('relay-host', relayArgv(['outer', ...pairs]), {});
+  const inner = await s.spawn('relay-waypoint', relayArgv(['inner', ...pairs]), {}, pod.netns);
+  for (const [pid, name] of [
+    [outer, 'relay-host'],
+    [inner, 'relay-waypoint'],
+  ] as const) {
+    const r = await waitUntil(logMatches(s.logFile(name), /relay \w+ ready/), pid, 20_000);
+    if (!r.ok) {
+      await s.component({
+        name: 'waypoint',
+        ok: false,
+        detail: s.failure(`the ${name} relay to pilot`, r.why, name),
+      });
+      return;
+    }
+  }
+  const token = await tokenFor(
+    join(dir, 'bootstrap-tokens.yaml'),
+    (g) =>
+      g.kind === 'workload' && (g.identity ?? '').endsWith(`/ns/${pod.namespace}/sa/${pod.serviceAccount}`),
+  );
+  const tokenFile = join(dir, 'tokens', 'waypoint.token');
+  await writeFile(tokenFile, `${token ?? ''}\n`, { mode: 0o600 });
+  const pid = await s.spawn(
+    'waypoint',
+    appArgv(
+      'waypoint',
+      [
+        '--xds-address',
+        `127.0.0.1:${PILOT_PORTS.xds}`,
+        '--ca-address',
+        `127.0.0.1:${PILOT_PORTS.ca}`,
+        '--ca-root-cert',
+        join(dir, 'ca', 'root-cert.pem'),
+        '--token-file',
+        tokenFile,
+        '--name',
+        pod.labels['gateway.networking.k8s.io/gateway-name'] ?? 'waypoint',
+        '--namespace',
+        pod.namespace,
+        '--service-account',
+        pod.serviceAccount,
+        '--pod-name',
+        pod.name,
+        '--pod-ip',
+        pod.ip,
+        '--node-name',
+        pod.node,
+      ],
+      root,
+    ),
+    {},
+    pod.netns,
+  );
+  const ready = await waitUntil(
+    async () => (await netnsHttpStatus(pod.netns, 'http://127.0.0.1:15021/healthz/ready')) === 200,
+    pid,
+    30_000,
+  );
+  if (!ready.ok) {
+    await s.component({
+      name: 'waypoint',
+      ok: false,
+      detail: s.failure(`weft-waypoint for ${pod.namespace}`, ready.why, 'waypoint'),
+    });
+    return;
+  }
+  await s.component({
+    name: 'waypoint',
+    ok: true,
+    detail: `weft-waypoint pid ${pid} in ${pod.netns} (${pod.ip}:15008)`,
+  });
+}
+
+/**
+ * Checks that waypoint Services go through the waypoint. If the agents bypass it when it is addressed
+ * by its Service VIP, retries with the waypoint addressed by hostname (see waypoint-address.ts) and says
+ * so; otherwise reports the L7 steps as not working.
+ */
+export async function checkRoute(s: Starter, layout: DemoLayout): Promise<void> {
+  const dir = s.state.stateDir;
+  let route = await checkWaypointRoute(dir, layout);
+  if (route === undefined) return;
+  let note = '';
+  const wp = layout.pods.find((p) => p.role === 'waypoint');
+  const gateway = wp?.labels['gateway.networking.k8s.io/gateway-name'];
+  if (!route.ok && wp !== undefined && gateway !== undefined) {
+    const first = route.detail;
+    const file = await addressWaypointByHostname(s.state.configDir, wp.namespace, gateway);
+    if (file !== undefined) {
+      for (let i = 0; i < 10 && route?.ok !== true; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        route = await checkWaypointRoute(dir, layout);
+      }
+      note =
+        route?.ok === true
+          ? ` (the agents bypassed the waypoint while it was addressed by its Service VIP, so the demo addresses it by hostname: clusterIP removed from ${file})`
+          : ` (also tried addressing the waypoint by hostname; first attempt: ${first})`;
+    }
+  }
+  if (route === undefined) return;
+  await s.component({
+    name: 'waypoint-route',
+    ok: route.ok,
+    detail: route.ok ? `${route.detail}${note}` : `${DemoErrorCode.ComponentMissing}: ${route.detail}${note}`,
+  });
+}
