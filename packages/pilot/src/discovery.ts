@@ -16,7 +16,7 @@ import {
   workloadSpiffeId,
 } from '@weft/config';
 import { errorMessage, gauge, histogram, type Logger, type Registry, silentLogger } from '@weft/telemetry';
-import { roleFilter, stateToResources, XdsServer } from '@weft/xds';
+import { bytesToIp, roleFilter, stateToResources, XdsServer } from '@weft/xds';
 import type { ConfigSource } from './sources/source.js';
 
 export interface DiscoveryOptions {
@@ -239,7 +239,9 @@ export class Discovery {
           : [...state.authorizations.values()].map((a) => ({
               ...a,
               rules: JSON.parse(
-                JSON.stringify(a.rules, (_k, v) => (v instanceof Uint8Array ? [...v].join('.') : v)),
+                JSON.stringify(a.rules, (_k, v: unknown) =>
+                  v instanceof Uint8Array ? (v.length === 4 || v.length === 16 ? bytesToIp(v) : [...v]) : v,
+                ),
               ),
             })),
       configs: state === undefined ? [] : [...state.configs.keys()],

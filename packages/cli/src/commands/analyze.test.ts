@@ -60,7 +60,7 @@ describe('weftctl analyze', () => {
     expect(o.out).toMatch(
       /Warning \[WEFT_CONFIG_SELECTS_NOTHING\] \(AuthorizationPolicy prod\/ghost\) mesh\.yaml:11 spec\.selector/,
     );
-    expect(o.out).toMatch(/Error \[WEFT_CONFIG_BAD_YAML\] mesh\.yaml:17/);
+    expect(o.out).toMatch(/Error \[WEFT_CONFIG_BAD_YAML\] mesh\.yaml:1[78]/);
 
     const j = io(dir);
     expect(await command.run({ positionals: [join(dir, 'mesh.yaml')], flags: { o: 'json' } }, j)).toBe(1);
