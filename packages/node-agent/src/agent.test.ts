@@ -4,7 +4,7 @@
  * real capture rules, the agents' in-pod listeners and HBONE between the nodes.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { staticCredentials } from '@weft/hbone';
+import { createHbonePool, staticCredentials } from '@weft/hbone';
 import { connectIn, listenServerIn, Netns } from '@weft/netns';
 import { createLogger, createRegistry, silentLogger } from '@weft/telemetry';
 import { createTopology, rootSkipReason, TestCa, type Topology } from '@weft/testkit';
@@ -120,6 +120,7 @@ for (const workers of [0, 2]) {
       let store: XdsStore;
       const agents: NodeAgent[] = [];
       const apps: { server: Server; ns: Netns; hits: () => number }[] = [];
+      let ca: TestCa;
 
       beforeAll(async () => {
         topo = await createTopology({
@@ -128,7 +129,7 @@ for (const workers of [0, 2]) {
             { name: 'n2', pods: [{ name: 'server' }, { name: 'server2' }] },
           ],
         });
-        const ca = await TestCa.create();
+        ca = await TestCa.create();
         store = new XdsStore();
         const svcKey = 'default/echo.default.svc.cluster.local';
         const ports = { [svcKey]: [{ servicePort: 80, targetPort: 8080, appProtocol: 'TCP' as const }] };
@@ -268,6 +269,47 @@ for (const workers of [0, 2]) {
           ns.close();
         } finally {
           removePolicies(store, 'default/deny-now');
+        }
+      });
+
+      it('HBONE answers 200 only after the app accepted; 400 for a foreign authority, 503 for a closed port, 401 when denied', async () => {
+        // A client speaking HBONE directly from the client pod (marked, so not captured).
+        const ns = Netns.open(topo.pod('client').netnsPath);
+        const m = await testIdentity(ca).material('spiffe://cluster.local/ns/default/sa/client');
+        const pool = createHbonePool({
+          credentials: staticCredentials({
+            identity: m.identity,
+            certChainPem: m.chainPem,
+            keyPem: m.keyPem,
+            rootsPem: m.rootsPem,
+          }),
+          connect: (hop) => connectIn(ns, { host: hop.host, port: hop.port, mark: 0x539 }),
+        });
+        const server = topo.pod('server').ip;
+        const status = (authority: string) =>
+          pool
+            .open({
+              nextHop: { host: server, port: 15008 },
+              authority,
+              expectedIdentities: ['spiffe://cluster.local/ns/default/sa/server'],
+            })
+            .then(
+              (t) => {
+                t.stream.destroy();
+                return t.status;
+              },
+              (err: { status?: number }) => err.status,
+            );
+        try {
+          expect(await status(`${server}:8080`)).toBe(200);
+          expect(await status(`${topo.pod('server2').ip}:8080`)).toBe(400);
+          expect(await status(`${server}:9`)).toBe(503);
+          putPolicies(store, policy({ name: 'deny-9', action: 'DENY', ports: [8080] }));
+          expect(await status(`${server}:8080`)).toBe(401);
+        } finally {
+          removePolicies(store, 'default/deny-9');
+          await pool.close();
+          ns.close();
         }
       });
 

@@ -32,7 +32,7 @@ function converse(path: string, lines: string[], count: number): Promise<unknown
     });
     s.once('error', reject);
     // Split writes mid-line to prove framing does not depend on packet boundaries.
-    const text = lines.join('\n') + '\n';
+    const text = `${lines.join('\n')}\n`;
     s.write(text.slice(0, 7));
     setImmediate(() => s.write(text.slice(7)));
   });
