@@ -98,6 +98,21 @@ describe('HBONE server under bad input', () => {
     expect(await healthyRoundTrip(256 * 1024)).toBeGreaterThan(0);
   });
 
+  it('refuses a header block with too many fields with RST_STREAM ENHANCE_YOUR_CALM', async () => {
+    const r = await RawH2.connect(port, m.client);
+    const fields: [string, string][] = [
+      [':method', 'CONNECT'],
+      [':authority', auth],
+    ];
+    for (let i = 0; i < 1000; i++) fields.push([`x-h${i}`, 'v']);
+    r.write(h2frame(FRAME.HEADERS, 0x4, 1, hpack(fields)));
+    await expect
+      .poll(() => r.frames.find((f) => f.type === FRAME.RST_STREAM)?.payload.readUInt32BE(0))
+      .toBe(h2.NGHTTP2_ENHANCE_YOUR_CALM);
+    r.socket.destroy();
+    expect(await healthyRoundTrip(256 * 1024)).toBeGreaterThan(0);
+  });
+
   it('closes a connection that floods HEADERS past the stream limit', async () => {
     const r = await RawH2.connect(port, m.client);
     const frames: Buffer[] = [];

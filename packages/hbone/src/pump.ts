@@ -94,6 +94,8 @@ function wasReset(s: Duplex): boolean {
   return isHttp2Stream(s) && s.rstCode !== undefined && s.rstCode !== h2.NGHTTP2_NO_ERROR;
 }
 
+function ignoreError(): void {}
+
 /** Abort a side so its peer sees a reset, not a clean end: RST for TCP, RST_STREAM for HTTP/2. */
 export function abortStream(s: Duplex, cause?: Error): void {
   if (s.destroyed) return;
@@ -110,7 +112,9 @@ export function abortStream(s: Duplex, cause?: Error): void {
     return;
   }
   if (isHttp2Stream(s)) {
-    // RFC 9113 §8.5: a TCP-level failure of a CONNECT tunnel is signalled with CONNECT_ERROR.
+    // RFC 9113 §8.5: a TCP-level failure of a CONNECT tunnel is signalled with CONNECT_ERROR. Closing with
+    // a code makes the stream emit 'error'; make sure someone listens so the process does not crash.
+    if (s.listenerCount('error') === 0) s.on('error', ignoreError);
     s.close(h2.NGHTTP2_CONNECT_ERROR);
     return;
   }

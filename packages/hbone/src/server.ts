@@ -52,6 +52,9 @@ export interface ServerConnection {
   failed: boolean;
 }
 
+/** Error listener for streams we close ourselves (an unlistened 'error' would crash the process). */
+function ignore(): void {}
+
 /** Reads the chain-verification result OpenSSL recorded during the handshake (null when trusted). */
 function verifyError(socket: TLSSocket): Error | null {
   // Node verifies the chain but leaves the decision to JS; tls.Server does this same call internally.
@@ -102,6 +105,7 @@ export class HboneServerImpl implements HboneServer {
       const conn = (stream.session as unknown as { [CONN]?: ServerConnection } | undefined)?.[CONN];
       if (conn === undefined || conn.failed) {
         // (A connection being closed for abuse gets no more work: the rest of a rapid-reset burst lands here.)
+        stream.on('error', ignore);
         stream.close(conn === undefined ? h2.NGHTTP2_INTERNAL_ERROR : h2.NGHTTP2_REFUSED_STREAM);
         return;
       }
