@@ -10,6 +10,7 @@ import {
   type ParsedArgs,
 } from '../command.js';
 import { applyPolicy, TOUR_POLICIES } from '../demo/apply.js';
+import { availableCommands } from '../demo/commands-available.js';
 import { stopDemo } from '../demo/down.js';
 import { DemoError, DemoErrorCode } from '../demo/errors.js';
 import { execInPod } from '../demo/exec.js';
@@ -34,10 +35,8 @@ const USAGE = [
   '--state-dir DIR (or WEFTCTL_DEMO_DIR): where the demo keeps state and logs (default /run/weft-demo).',
 ].join('\n');
 
-/** The words after `--` on the real command line: `demo exec` passes them through untouched. */
-function afterDoubleDash(args: ParsedArgs): string[] {
-  const i = process.argv.indexOf('--');
-  if (i !== -1) return process.argv.slice(i + 1);
+/** `demo exec <pod> -- <cmd…>`: weftctl's parser puts everything after `--` in the positionals, untouched. */
+function commandAfterPod(args: ParsedArgs): string[] {
   return args.positionals.slice(2);
 }
 
@@ -68,12 +67,17 @@ async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
     }
     case 'status':
       return printStatus(stateDir, io, json);
-    case 'tour':
-      io.stdout(renderTour(stateDir));
+    case 'tour': {
+      // Mark the steps whose parts do not run in the current demo (if one is up).
+      const state = await readState(stateDir).catch(() => undefined);
+      const missing = new Set((state?.components ?? []).filter((c) => !c.ok).map((c) => c.name));
+      for (const c of await availableCommands()) if (!c.ok) missing.add(c.name);
+      io.stdout(renderTour(stateDir, missing));
       return EXIT_OK;
+    }
     case 'exec':
       if (arg === undefined) break;
-      return execInPod(stateDir, arg, afterDoubleDash(args), io);
+      return execInPod(stateDir, arg, commandAfterPod(args), io);
     case 'apply':
       if (arg === undefined) break;
       io.stdout(`${await applyPolicy(stateDir, arg)}\n`);

@@ -9,19 +9,22 @@ import { markedProcesses, stopProcesses } from './processes.js';
 import { readState } from './state.js';
 
 /** Returns how many processes and namespaces it removed. */
-export async function stopDemo(stateDir: string, options: { quiet?: boolean } = {}): Promise<number> {
+export async function stopDemo(stateDir: string, options: { sweepNetwork?: boolean } = {}): Promise<number> {
   let pids: number[] = [];
+  // Without a readable state (crash) the namespaces are swept by name; a reduced demo made none.
+  let full = true;
   try {
     const state = await readState(stateDir);
     pids = state?.processes.map((p) => p.pid) ?? [];
+    if (state?.mode === 'reduced') full = false;
   } catch {
     // unreadable state: the sweep below still finds everything by marker and name
   }
   // Waypoint and apps first, pilot last (agents drain while pilot is still there).
   const stopped = await stopProcesses(pids.reverse(), stateDir);
   const strays = await stopProcesses(await markedProcesses(stateDir), stateDir);
-  const namespaces = process.getuid?.() === 0 ? await sweepNetwork() : [];
+  const sweep = (options.sweepNetwork ?? full) && process.getuid?.() === 0;
+  const namespaces = sweep ? await sweepNetwork() : [];
   await rm(stateDir, { recursive: true, force: true });
-  void options;
   return stopped.length + strays.length + namespaces.length;
 }

@@ -59,7 +59,7 @@ export async function upDemo(options: UpOptions): Promise<number> {
   }
   // Idempotent: whatever a previous run left (half up, crashed) goes first.
   const previous = await readState(stateDir).catch(() => undefined);
-  const removed = await stopDemo(stateDir, { quiet: true });
+  const removed = await stopDemo(stateDir, { sweepNetwork: mode === 'full' || previous?.mode === 'full' });
   if (previous !== undefined || removed > 0)
     io.stdout(`removed a previous demo (${removed} processes/namespaces)\n`);
 
