@@ -86,7 +86,7 @@ export async function runWaypoint(config: WaypointConfig, logger: Logger): Promi
     config.tokenFile === undefined ? undefined : (await readFile(config.tokenFile, 'utf8')).trim();
   const token = () => tokenText;
   const log = componentLogger(logger, 'main');
-  const certs = await certificates(config, identity, componentLogger(logger, 'certs'), registry, token);
+  const certs = await certificates(config, identity, logger, registry, token);
   const credentials = await tlsCredentials(certs.client, identity, new TrustDomains(config.trustDomain));
   readiness.markReady('certificate');
 
