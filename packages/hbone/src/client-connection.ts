@@ -81,6 +81,8 @@ export async function establish(o: EstablishOptions): Promise<Established> {
   const started = performance.now();
   const raw = await connectTcp(o, hop);
   tuneSocket(raw, KEEPALIVE_IDLE_MS);
+  // Failures surface on the TLS socket and the session; the raw socket must not throw on its own.
+  raw.on('error', () => {});
   const found = { id: '' };
   let tls: TLSSocket | undefined;
   let session: ClientHttp2Session | undefined;
