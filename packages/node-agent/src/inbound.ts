@@ -73,6 +73,7 @@ export async function inboundHbone(ctx: PodContext, req: ConnectRequest): Promis
     destinationPort: req.port,
   };
   const decision = authorize(view, workload, attrs);
+  logDryRun(ctx, decision, attrs);
   if (!decision.allowed) {
     return fail(
       401,
@@ -157,6 +158,7 @@ export function onPlaintext(ctx: PodContext, client: Socket): void {
     destinationPort: dstPort,
   };
   const decision = authorize(view, workload, attrs);
+  logDryRun(ctx, decision, attrs);
   if (!decision.allowed) {
     fail(`connection closed due to policy rejection: ${decision.reason}${ruleOf(decision)}`, 'DENY');
     return;
@@ -194,4 +196,19 @@ export function onPlaintext(ctx: PodContext, client: Socket): void {
 
 function ruleOf(d: { policy?: { ruleIndex: number } }): string {
   return d.policy === undefined ? '' : ` (rule ${d.policy.ruleIndex})`;
+}
+
+/** Dry-run policies (istio.io/dry-run) are evaluated and reported, never enforced. */
+function logDryRun(
+  ctx: PodContext,
+  d: { dryRunMatches: readonly { policy: string; action: string; ruleIndex: number }[] },
+  attrs: {
+    sourceIdentity: string | undefined;
+    sourceIp: string;
+    destinationIp: string;
+    destinationPort: number;
+  },
+): void {
+  if (d.dryRunMatches.length === 0) return;
+  ctx.log.info({ dryRun: d.dryRunMatches, ...attrs }, 'dry-run policy matched (not enforced)');
 }

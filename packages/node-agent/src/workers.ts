@@ -24,7 +24,7 @@ class WorkerHandle {
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #dead: Error | undefined;
 
-  constructor(init: WorkerInit, log: Logger) {
+  constructor(init: WorkerInit, log: Logger, onExit: (code: number) => void) {
     this.worker = new Worker(ENTRY, { workerData: init });
     let onReady: () => void = () => undefined;
     let onFail: (e: Error) => void = () => undefined;
@@ -51,7 +51,10 @@ class WorkerHandle {
       log.error({ worker: init.index, err: err.message }, 'data-plane worker failed');
       die(err);
     });
-    this.worker.on('exit', (code) => die(new Error(`data-plane worker ${init.index} exited with ${code}`)));
+    this.worker.on('exit', (code) => {
+      die(new Error(`data-plane worker ${init.index} exited with ${code}`));
+      onExit(code);
+    });
   }
 
   post(msg: ToWorker): void {
@@ -87,29 +90,19 @@ export function snapshotOf(view: DiscoveryView): DiscoverySnapshot {
 }
 
 export class WorkerDataPlane implements DataPlane {
-  readonly #workers: WorkerHandle[];
+  #workers: WorkerHandle[] = [];
   readonly #o: WorkerDataPlaneOptions;
   readonly #identities = new Map<string, number>();
   readonly #podIdentity = new Map<string, string>();
+  readonly #pods = new Map<string, PodInfo>();
+  #closing = false;
   readonly #offView: () => void;
   readonly #offRotation: () => void;
   #statePending = false;
 
   private constructor(options: WorkerDataPlaneOptions) {
     this.#o = options;
-    this.#workers = Array.from(
-      { length: options.count },
-      (_, index) =>
-        new WorkerHandle(
-          {
-            index,
-            trustDomain: options.trustDomain,
-            logLevel: options.logLevel,
-            ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
-          },
-          options.log,
-        ),
-    );
+    this.#workers = Array.from({ length: options.count }, (_, index) => this.#spawn(index));
     // Coalesce bursts of discovery changes into one snapshot per turn of the event loop.
     this.#offView = options.view.onChange(() => {
       if (this.#statePending) return;
@@ -123,6 +116,41 @@ export class WorkerDataPlane implements DataPlane {
       if (this.#identities.has(material.identity)) this.#broadcast({ t: 'cert', material });
     });
     this.#broadcast({ t: 'state', state: snapshotOf(options.view) });
+  }
+
+  #spawn(index: number): WorkerHandle {
+    const o = this.#o;
+    const init: WorkerInit = {
+      index,
+      trustDomain: o.trustDomain,
+      logLevel: o.logLevel,
+      ...(o.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: o.connectTimeoutMs }),
+    };
+    return new WorkerHandle(init, o.log, (code) => {
+      if (this.#closing) return;
+      // The other workers keep serving every pod (their SO_REUSEPORT listeners); bring this one back.
+      o.log.error({ worker: index, code }, 'data-plane worker exited; restarting it');
+      setTimeout(() => void this.#respawn(index), 500).unref();
+    });
+  }
+
+  async #respawn(index: number): Promise<void> {
+    if (this.#closing) return;
+    const handle = this.#spawn(index);
+    this.#workers[index] = handle;
+    try {
+      await handle.ready;
+      handle.post({ t: 'state', state: snapshotOf(this.#o.view) });
+      for (const identity of this.#identities.keys())
+        handle.post({ t: 'cert', material: await this.#o.identity.material(identity) });
+      for (const [uid, pod] of this.#pods) {
+        const identity = this.#podIdentity.get(uid);
+        if (identity !== undefined) await handle.request({ t: 'add', pod, identity });
+      }
+      this.#o.log.info({ worker: index, pods: this.#pods.size }, 'data-plane worker restarted');
+    } catch (err) {
+      this.#o.log.error({ worker: index, err: String(err) }, 'restarting a data-plane worker failed');
+    }
   }
 
   static async start(options: WorkerDataPlaneOptions): Promise<WorkerDataPlane> {
@@ -143,6 +171,7 @@ export class WorkerDataPlane implements DataPlane {
       this.#identities.set(identity, (this.#identities.get(identity) ?? 0) + 1);
     }
     this.#broadcast({ t: 'cert', material });
+    this.#pods.set(pod.uid, pod);
     try {
       await Promise.all(this.#workers.map((w) => w.request({ t: 'add', pod, identity })));
     } catch (err) {
@@ -155,6 +184,7 @@ export class WorkerDataPlane implements DataPlane {
     await Promise.all(this.#workers.map((w) => w.request({ t: 'del', uid })));
     const identity = this.#podIdentity.get(uid);
     this.#podIdentity.delete(uid);
+    this.#pods.delete(uid);
     if (identity !== undefined) {
       const n = (this.#identities.get(identity) ?? 1) - 1;
       if (n <= 0) this.#identities.delete(identity);
@@ -193,6 +223,7 @@ export class WorkerDataPlane implements DataPlane {
   }
 
   async close(drainMs: number): Promise<void> {
+    this.#closing = true;
     this.#offView();
     this.#offRotation();
     // A worker that does not finish draining in time is terminated anyway.
