@@ -328,7 +328,9 @@ spec:
       }
       return i;
     })();
-    await old?.app.stop();
+    // SIGTERM: the old agent drains (GOAWAY, DRAIN_SECONDS=1) and exits by itself, well before SIGKILL.
+    const exit = await old?.app.stop(8000);
+    expect(exit).toEqual({ code: 0, signal: null });
     await new Promise((r) => setTimeout(r, 300)); // keep traffic flowing a little after the old agent left
     done = true;
     const count = await traffic;
