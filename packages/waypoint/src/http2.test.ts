@@ -175,3 +175,27 @@ describe('HTTP/2 on a port declared gRPC', () => {
     await h.close();
   });
 });
+
+describe('HTTP/2 client, service port declared HTTP/1.1', () => {
+  it('talks HTTP/1.1 to the endpoint (as Envoy does for an `http` port)', async () => {
+    const { createServer: createH1 } = await import('node:http');
+    const h1 = createH1((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () =>
+        res.end(`h1 ${req.httpVersion} ${req.method} ${req.url} host=${req.headers.host} body=${body}`),
+      );
+    });
+    h1.listen(0, '127.0.0.1');
+    await once(h1, 'listening');
+    const h = await harness((h1.address() as AddressInfo).port, { appProtocol: 'HTTP11' });
+    const port = await h.frontDoor();
+    const post = await h2request(port, { ':method': 'POST', ':path': '/charge' }, 'x=1');
+    expect(post.headers[':status']).toBe(200);
+    expect(post.body).toBe('h1 1.1 POST /charge host=payments body=x=1');
+    const get = await h2request(port, { ':method': 'GET', ':path': '/g' });
+    expect(get.body).toBe('h1 1.1 GET /g host=payments body=');
+    await h.close();
+    h1.close();
+  });
+});

@@ -4,6 +4,8 @@
  * session to a random healthy endpoint; bodies stream both ways and gRPC trailers pass through.
  * Denials of gRPC calls are trailers-only responses (HTTP 200, grpc-status 7/16/14).
  */
+
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import {
   type ClientHttp2Stream,
   createServer,
@@ -210,8 +212,77 @@ export class Http2Engine {
       this.#reply(ex, 503, UpstreamMessages.NoHealthyUpstream);
       return;
     }
+    // A port declared HTTP/1.1 gets HTTP/1.1 upstream whatever the client spoke (Envoy's `http`);
+    // otherwise the upstream speaks the client's protocol.
+    if (ex.conn.dest.appProtocol === 'HTTP11' && !ex.grpc) {
+      const headers = upstreamRequestHeaders(ex.headers, v.edits);
+      if (headers.host === undefined) headers.host = String(ex.headers[':authority'] ?? '');
+      this.#attemptH1(ex, endpoints, 0, headers);
+      return;
+    }
     const headers = upstreamRequestHeaders(ex.headers, v.edits, { h2: true });
     this.#attempt(ex, endpoints, 0, headers);
+  }
+
+  /** HTTP/2 downstream, HTTP/1.1 upstream (pooled keep-alive), retrying another endpoint on connect failure. */
+  #attemptH1(ex: Exchange, endpoints: readonly Endpoint[], i: number, headers: OutgoingHttpHeaders): void {
+    const ep = endpoints[i] as Endpoint;
+    ex.endpoint = ep;
+    const { stream } = ex;
+    const upReq = httpRequest({
+      agent: this.#d.clients.agent(ep),
+      method: String(ex.headers[':method'] ?? 'GET'),
+      path: String(ex.headers[':path'] ?? '/'),
+      headers,
+      setHost: false,
+    });
+    let connected = false;
+    let complete = false;
+    upReq.once('socket', () => {
+      connected = true;
+      if (ex.bodiless || stream.readableEnded) {
+        stream.resume();
+        upReq.end();
+        return;
+      }
+      stream.on('data', (c: Buffer) => {
+        ex.requestBytes += c.length;
+      });
+      stream.pipe(upReq);
+    });
+    upReq.once('response', (upRes: IncomingMessage) => {
+      upRes.once('end', () => {
+        complete = true;
+      });
+      if (stream.destroyed || stream.closed) {
+        upRes.destroy();
+        return;
+      }
+      ex.status = upRes.statusCode ?? 502;
+      try {
+        stream.respond({ ...downstreamResponseHeaders(upRes.headers, false), ':status': ex.status });
+      } catch {
+        upRes.destroy();
+        return;
+      }
+      upRes.on('data', (c: Buffer) => {
+        ex.responseBytes += c.length;
+      });
+      upRes.pipe(stream);
+      upRes.once('error', () => stream.close(h2c.NGHTTP2_INTERNAL_ERROR));
+    });
+    upReq.once('error', (err: Error) => {
+      if (!connected && i + 1 < Math.min(endpoints.length, this.#d.limits.maxAttempts) && !stream.destroyed) {
+        this.#attemptH1(ex, endpoints, i + 1, headers);
+        return;
+      }
+      ex.flags = connected ? 'UC' : 'UF';
+      ex.reason = errorMessage(err);
+      this.#reply(ex, 503, connected ? UpstreamMessages.Reset : UpstreamMessages.ConnectFailure);
+    });
+    stream.once('close', () => {
+      if (!complete) upReq.destroy();
+    });
   }
 
   #attempt(ex: Exchange, endpoints: readonly Endpoint[], i: number, headers: OutgoingHttpHeaders): void {
