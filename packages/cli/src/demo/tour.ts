@@ -109,7 +109,8 @@ export function tourSteps(stateDir: string): TourStep[] {
         'weftctl ca rotate --stage retire --force',
         'wait',
       ],
-      expect: 'the traffic loop ends with "0 failed"; `weftctl ca status` shows one new root',
+      expect:
+        'the traffic loop ends with "0 failed"; `weftctl ca status` shows one new root (--force: retire otherwise waits one workload certificate lifetime, 24 h, after switch)',
       needs: ['pilot', 'node1', 'node2', 'capture', 'ca-rotate'],
     },
   ];
