@@ -79,6 +79,9 @@ export function onOutbound(ctx: PodContext, client: Socket): void {
     authority: route.authority,
     expectedIdentities: route.expectedIdentities,
     forwardedFor: hostPort(client.remoteAddress ?? '', client.remotePort ?? 0),
+    // host= tells the destination which Service was asked for (its metrics), as ztunnel does.
+    ...(route.service === undefined ? {} : { forwardedHost: route.service.hostname }),
+    baggage: baggageOf(ctx),
   };
   pool
     .open(request)
@@ -133,4 +136,28 @@ function relay(
       responseFlags: r.error === undefined ? '-' : 'UC',
     });
   });
+}
+
+/** W3C baggage describing the source pod (ztunnel's keys), computed once per pod's workload version. */
+const baggageCache = new WeakMap<object, string>();
+function baggageOf(ctx: PodContext): string {
+  const w = ctx.workload();
+  const key = w ?? ctx.pod;
+  let b = baggageCache.get(key);
+  if (b === undefined) {
+    const parts = [
+      `k8s.namespace.name=${ctx.pod.namespace}`,
+      `k8s.pod.name=${ctx.pod.name}`,
+      ...(w === undefined
+        ? []
+        : [
+            `k8s.cluster.name=${w.clusterId}`,
+            `service.name=${w.canonicalName}`,
+            `service.version=${w.canonicalRevision}`,
+          ]),
+    ];
+    b = parts.map((p) => encodeURI(p)).join(',');
+    baggageCache.set(key, b);
+  }
+  return b;
 }
