@@ -10,9 +10,10 @@ import {
 } from '@weft/policy';
 import { type ConfigIndex, locationOf, WAYPOINT_CLASS } from './config-index.js';
 import { GATEWAY_API_GROUP, ISTIO_SECURITY_GROUP } from './kinds.js';
+import { LABEL } from './labels.js';
 import { PodIndex } from './pod-index.js';
 import { ConfigCode, type ConfigProblem } from './problems.js';
-import { isEnrolled, LABEL, type Translation } from './translate.js';
+import { isEnrolled, type Translation } from './translate.js';
 
 export interface AnalyzeOptions {
   readonly rootNamespace?: string;

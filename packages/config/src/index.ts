@@ -24,6 +24,7 @@ export type {
   ServiceInfo,
   ServicePortInfo,
 } from './kube.js';
+export { LABEL } from './labels.js';
 export {
   type AppProtocol,
   type Authorization,
@@ -72,11 +73,5 @@ export {
   formatLocation,
   type SourceLocation,
 } from './problems.js';
-export {
-  isEnrolled,
-  LABEL,
-  type TranslateOptions,
-  type Translation,
-  translate,
-  waypointAddress,
-} from './translate.js';
+export { isEnrolled, type TranslateOptions, type Translation, translate } from './translate.js';
+export { waypointAddress } from './waypoints.js';

@@ -14,15 +14,13 @@ import {
   STATIC_STRICT_POLICY_NAME,
   staticStrictPolicy,
 } from '@weft/policy';
-import { type ConfigIndex, type GatewayInfo, WAYPOINT_CLASS } from './config-index.js';
-import { kindInfo } from './kinds.js';
-import type { EndpointSliceInfo, PodInfo, ServiceInfo } from './kube.js';
+import { type ConfigIndex, WAYPOINT_CLASS } from './config-index.js';
+import type { PodInfo } from './kube.js';
+import { l7Configs } from './l7-configs.js';
+import { LABEL } from './labels.js';
+import { membership, type NamespaceInputs, servicePorts } from './membership.js';
 import {
-  type AppProtocol,
-  type ConfigObject,
-  configKey,
   type DiscoveryState,
-  type GatewayAddress,
   type PortMapping,
   type Service,
   serviceKey,
@@ -31,6 +29,7 @@ import {
 } from './model.js';
 import { PodIndex } from './pod-index.js';
 import { reuse, sameAuthorization, sameService, sameWorkload } from './reuse.js';
+import { isWaypointService, resolveWaypoint, type Waypoints } from './waypoints.js';
 
 export interface TranslateOptions {
   readonly clusterId?: string;
@@ -45,18 +44,6 @@ export interface TranslateOptions {
   readonly previous?: Translation;
 }
 
-export const LABEL = {
-  dataplaneMode: 'istio.io/dataplane-mode',
-  useWaypoint: 'istio.io/use-waypoint',
-  useWaypointNamespace: 'istio.io/use-waypoint-namespace',
-  waypointFor: 'istio.io/waypoint-for',
-  ingressUseWaypoint: 'istio.io/ingress-use-waypoint',
-  gatewayName: 'gateway.networking.k8s.io/gateway-name',
-  netns: 'weft.dev/netns',
-} as const;
-
-const HBONE_PORT = 15008;
-
 /** Pod label first (`none` opts out), then the namespace label. */
 export function isEnrolled(pod: PodInfo, nsLabels: Readonly<Record<string, string>>): boolean {
   if (pod.hostNetwork) return false;
@@ -64,140 +51,6 @@ export function isEnrolled(pod: PodInfo, nsLabels: Readonly<Record<string, strin
   if (podMode === 'none') return false;
   if (podMode === 'ambient') return true;
   return nsLabels[LABEL.dataplaneMode] === 'ambient';
-}
-
-function appProtocol(p: { name: string; appProtocol?: string }): AppProtocol {
-  const a = (p.appProtocol ?? p.name.split('-')[0] ?? '').toLowerCase();
-  if (a === 'http' || a === 'http1' || a === 'kubernetes.io/http') return 'HTTP11';
-  if (a === 'http2' || a === 'h2c' || a === 'kubernetes.io/h2c') return 'HTTP2';
-  if (a === 'grpc') return 'GRPC';
-  if (a === 'tcp') return 'TCP';
-  if (a === 'tls' || a === 'https') return 'TLS';
-  return 'UNKNOWN';
-}
-
-interface Waypoints {
-  /** `namespace/name` → the waypoint Gateway. */
-  readonly byKey: ReadonlyMap<string, GatewayInfo>;
-}
-
-/** The waypoint a pod/service/namespace label asks for, and whether it serves that kind of traffic. */
-function resolveWaypoint(
-  labels: Readonly<Record<string, string>>,
-  nsLabels: Readonly<Record<string, string>>,
-  namespace: string,
-  forWhat: 'service' | 'workload',
-  waypoints: Waypoints,
-  index: ConfigIndex,
-  domain: string,
-  network: string,
-): GatewayAddress | undefined {
-  let name = labels[LABEL.useWaypoint];
-  let ns = labels[LABEL.useWaypointNamespace];
-  if (name === undefined) {
-    name = nsLabels[LABEL.useWaypoint];
-    ns = nsLabels[LABEL.useWaypointNamespace];
-  }
-  if (name === undefined || name === '' || name === 'none') return undefined;
-  const gwNs = ns === undefined || ns === '' ? namespace : ns;
-  const gw = waypoints.byKey.get(`${gwNs}/${name}`);
-  if (gw === undefined) return undefined;
-  if (gw.waypointFor !== 'all' && gw.waypointFor !== forWhat) return undefined;
-  return waypointAddress(gw, index, domain, network);
-}
-
-/** The waypoint's Service VIP when there is one (what ztunnel dials), its hostname otherwise. */
-export function waypointAddress(
-  gw: GatewayInfo,
-  index: ConfigIndex,
-  domain: string,
-  network: string,
-): GatewayAddress {
-  const svc = index.services.get(`${gw.namespace}/${gw.name}`);
-  const ip = svc?.clusterIPs[0] ?? gw.addresses[0];
-  if (ip !== undefined) return { address: { network, ip }, hboneMtlsPort: HBONE_PORT };
-  return {
-    hostname: { namespace: gw.namespace, hostname: `${gw.name}.${gw.namespace}.svc.${domain}` },
-    hboneMtlsPort: HBONE_PORT,
-  };
-}
-
-function servicePorts(svc: ServiceInfo, pod: PodInfo | undefined): PortMapping[] {
-  return svc.ports
-    .filter((p) => p.protocol === 'TCP')
-    .map((p) => ({
-      servicePort: p.port,
-      targetPort: typeof p.targetPort === 'number' ? p.targetPort : (pod?.namedPorts.get(p.targetPort) ?? 0),
-      appProtocol: appProtocol(p),
-    }));
-}
-
-/** Pod → the services of its namespace selecting it, with the ports resolved against that pod. */
-function membership(
-  ns: NamespaceInputs,
-  index: ConfigIndex,
-  pods: PodIndex,
-  domain: string,
-): Map<string, Map<string, PortMapping[]>> {
-  const out = new Map<string, Map<string, PortMapping[]>>();
-  const add = (podKey: string, svcKey: string, ports: PortMapping[]) => {
-    let m = out.get(podKey);
-    if (m === undefined) {
-      m = new Map();
-      out.set(podKey, m);
-    }
-    m.set(svcKey, ports);
-  };
-  const podByIp = new Map<string, PodInfo>();
-  for (const p of ns.pods) for (const ip of p.ips) podByIp.set(ip, p);
-  const sliced = new Set<string>();
-  for (const slice of ns.slices) {
-    const svc = index.services.get(`${slice.namespace}/${slice.serviceName}`);
-    if (svc === undefined) continue;
-    sliced.add(svc.name);
-    const key = serviceKey({
-      namespace: svc.namespace,
-      hostname: `${svc.name}.${svc.namespace}.svc.${domain}`,
-    });
-    for (const e of slice.endpoints) {
-      const pod =
-        e.podName !== undefined
-          ? index.pods.get(`${slice.namespace}/${e.podName}`)
-          : e.addresses.map((a) => podByIp.get(a)).find((p) => p !== undefined);
-      if (pod === undefined) continue;
-      const ports = svc.ports
-        .filter((p) => p.protocol === 'TCP')
-        .map((p) => {
-          const sp = slice.ports.find((x) => x.name === p.name);
-          return {
-            servicePort: p.port,
-            targetPort: sp?.port ?? (typeof p.targetPort === 'number' ? p.targetPort : 0),
-            appProtocol: appProtocol(p),
-          };
-        });
-      add(`${pod.namespace}/${pod.name}`, key, ports);
-    }
-  }
-  // Embedded mode (no EndpointSlices): select pods by the Service's selector.
-  for (const svc of ns.services) {
-    if (svc.selector === undefined || sliced.has(svc.name)) continue;
-    const key = serviceKey({
-      namespace: svc.namespace,
-      hostname: `${svc.name}.${svc.namespace}.svc.${domain}`,
-    });
-    for (const pod of pods.select(svc.namespace, svc.selector))
-      add(`${pod.namespace}/${pod.name}`, key, servicePorts(svc, pod));
-  }
-  return out;
-}
-
-/** Everything one namespace's workloads are computed from (identities are stable while unchanged). */
-interface NamespaceInputs {
-  readonly info: unknown;
-  readonly pods: PodInfo[];
-  readonly services: ServiceInfo[];
-  readonly slices: EndpointSliceInfo[];
-  readonly policies: AuthorizationPolicy[];
 }
 
 function inputList(n: NamespaceInputs): unknown[] {
@@ -466,34 +319,4 @@ export function translate(index: ConfigIndex, options: TranslateOptions = {}): T
   };
   caches.set(translation, { global, byNs });
   return translation;
-}
-
-/** A waypoint's own Service never points at itself. */
-function isWaypointService(svc: ServiceInfo, waypoints: Waypoints): boolean {
-  return waypoints.byKey.has(`${svc.namespace}/${svc.name}`);
-}
-
-/** Raw objects for waypoints and gateways; Secrets only when a Gateway references them. */
-function l7Configs(index: ConfigIndex): Map<string, ConfigObject> {
-  const wantedSecrets = new Set<string>();
-  for (const g of index.gateways) {
-    for (const c of g.credentialNames) {
-      wantedSecrets.add(`${g.namespace}/${c}`);
-      wantedSecrets.add(`${g.namespace}/${c}-cacert`);
-    }
-  }
-  const out = new Map<string, ConfigObject>();
-  for (const o of index.objects.values()) {
-    if (kindInfo(o.apiVersion, o.kind)?.forL7 !== true) continue;
-    if (o.kind === 'Secret' && !wantedSecrets.has(`${o.namespace}/${o.name}`)) continue;
-    const c: ConfigObject = {
-      apiVersion: o.apiVersion,
-      kind: o.kind,
-      namespace: o.namespace,
-      name: o.name,
-      object: o.object,
-    };
-    out.set(configKey(c), c);
-  }
-  return out;
 }
