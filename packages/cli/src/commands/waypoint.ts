@@ -252,7 +252,7 @@ export const command: Command = {
     'weftctl waypoint delete -n NS [--name waypoint] --config-dir DIR',
     'weftctl waypoint generate -n NS [--name waypoint] [--for service]     print the Gateway YAML',
     '',
-    'The config directory is the YAML weft-pilot watches (embedded mode); WEFT_CONFIG_DIR sets a default.',
+    'The config directory is the YAML weft-pilot watches (embedded mode); CONFIG_DIR (as for weft-pilot) sets a default.',
     'A waypoint is a Gateway with gatewayClassName istio-waypoint and a listener mesh 15008 HBONE; namespaces,',
     'services or pods labelled istio.io/use-waypoint=<name> send their traffic through it.',
   ].join('\n'),
@@ -279,7 +279,7 @@ export const command: Command = {
     }
     const format = outputFormat(args);
     if (format !== 'text' && format !== 'json' && format !== 'yaml') return usage(format);
-    const dirFlag = args.flags['config-dir'] ?? io.env.WEFT_CONFIG_DIR;
+    const dirFlag = args.flags['config-dir'] ?? io.env.CONFIG_DIR;
     if (dirFlag === undefined || dirFlag === 'true') {
       return usage(
         'pass --config-dir DIR (the YAML directory weft-pilot watches); cluster mode is not supported yet, use `weftctl waypoint generate | kubectl apply -f -`',
