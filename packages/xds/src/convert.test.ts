@@ -1,17 +1,16 @@
 import type { Authorization, Service, Workload } from '@weft/config';
 import { describe, expect, it } from 'vitest';
 import {
-  bytesToIp,
   decodeAddress,
   decodeAuthorization,
   decodeConfig,
   encodeAddress,
   encodeAuthorization,
   encodeConfig,
-  ipToBytes,
 } from './convert.js';
 import { XdsDecodeError } from './errors.js';
 import { AddressMsg } from './index.js';
+import { bytesToIp, ipToBytes } from './ip.js';
 
 const workload: Workload = {
   uid: 'Kubernetes//Pod/prod/orders-1',

@@ -9,7 +9,6 @@ export {
 export {
   authorizationFromMsg,
   authorizationToMsg,
-  bytesToIp,
   type DecodedAddress,
   decodeAddress,
   decodeAuthorization,
@@ -17,7 +16,6 @@ export {
   encodeAddress,
   encodeAuthorization,
   encodeConfig,
-  ipToBytes,
   serviceFromMsg,
   serviceToMsg,
   workloadFromMsg,
@@ -44,6 +42,7 @@ export {
   Workload as WorkloadMsg,
 } from './gen/istio/workload/workload.js';
 export { ConfigResource } from './gen/weft/config/v1/config.js';
+export { bytesToIp, ipToBytes } from './ip.js';
 export { resourceOf, roleFilter, stateToResources } from './resources.js';
 export {
   type ConnectedClient,
