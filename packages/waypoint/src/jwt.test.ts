@@ -199,6 +199,46 @@ describe('RequestAuthentication with an inline JWKS', () => {
   });
 });
 
+describe('RequestAuthentication token locations and outputs', () => {
+  let h: Harness;
+  let port: number;
+  beforeAll(async () => {
+    h = await harness(backendPort, {
+      configs: [
+        requestAuthn({
+          jwks: JSON.stringify({ keys: [jwk] }),
+          fromHeaders: [{ name: 'x-jwt', prefix: 'Token ' }],
+          fromCookies: ['session'],
+          forwardOriginalToken: true,
+          outputPayloadToHeader: 'x-jwt-payload',
+        }),
+      ],
+    });
+    port = await h.frontDoor();
+  });
+  afterAll(() => h.close());
+
+  it('reads a custom header with its prefix, forwards it, and outputs the payload', async () => {
+    const t = await token(key, 'k1');
+    const r = await send(port, '/', { 'x-jwt': `Token ${t}` });
+    expect(r.status).toBe(200);
+    const seen = JSON.parse(r.body) as Record<string, string>;
+    expect(seen['x-jwt']).toBe(`Token ${t}`);
+    expect(JSON.parse(Buffer.from(seen['x-jwt-payload'] ?? '', 'base64url').toString())).toMatchObject({
+      sub: 'alice',
+      iss: ISS,
+    });
+  });
+
+  it('reads a cookie; the default Authorization header is no longer a location', async () => {
+    expect((await send(port, '/', { cookie: `a=b; session=${await token(otherKey, 'k1')}` })).status).toBe(
+      401,
+    );
+    expect((await send(port, '/', { cookie: `session=${await token(key, 'k1')}` })).status).toBe(200);
+    expect((await send(port, '/', { authorization: 'Bearer junk' })).status).toBe(200);
+  });
+});
+
 describe('RequestAuthentication with a jwksUri', () => {
   let ca: TestCa;
   let jwksServer: HttpsServer;
