@@ -121,6 +121,8 @@ for (const workers of [0, 2]) {
       const agents: NodeAgent[] = [];
       const apps: { server: Server; ns: Netns; hits: () => number }[] = [];
       let ca: TestCa;
+      /** The client-side agent's log lines (main-thread mode only: workers log to stdout themselves). */
+      const clientLog: string[] = [];
 
       beforeAll(async () => {
         topo = await createTopology({
@@ -150,7 +152,13 @@ for (const workers of [0, 2]) {
               registry: createRegistry({ processMetrics: false }),
               logger: process.env.WEFT_TEST_LOG
                 ? createLogger({ name: `agent${i}`, level: 'debug', format: 'json' })
-                : silentLogger(),
+                : i === 0
+                  ? createLogger({
+                      name: 'agent0',
+                      level: 'info',
+                      destination: { write: (l: string) => void clientLog.push(l) },
+                    })
+                  : silentLogger(),
               trustDomain: 'cluster.local',
             }),
           );
@@ -312,6 +320,21 @@ for (const workers of [0, 2]) {
           ns.close();
         }
       });
+
+      it.skipIf(workers > 0)(
+        'a blocked HBONE port is reported with a hint in the access log (checked on the main thread, where the test reads the log)',
+        async () => {
+          // Discovery says the outsider is a mesh pod, but no agent listens on its 15008.
+          putWorkloads(store, workload({ name: 'ghost', ip: topo.pod('outsider').ip, node: 'n1' }));
+          const r = await exchange(topo.pod('client').netnsPath, topo.pod('outsider').ip, 8080, 'x');
+          expect(r.data).toBe('');
+          const line = clientLog.find(
+            (l) => l.includes('"dst.hbone_addr":"') && l.includes(topo.pod('outsider').ip),
+          );
+          expect(line).toMatch(/is a NetworkPolicy or firewall blocking TCP 15008/);
+          store.apply('type.googleapis.com/istio.workload.Address', [], ['Kubernetes//Pod/default/ghost']);
+        },
+      );
 
       it('pod removal removes its rules; the pod then talks directly', async () => {
         const info = podInfo(topo.pod('server2'));

@@ -104,7 +104,7 @@ export function onOutbound(ctx: PodContext, client: Socket): void {
           bytesSent: 0,
           bytesRecv: 0,
           durationMs: performance.now() - started,
-          error: `${errorCode(err)}: ${errorMessage(err)}`,
+          error: `${errorCode(err)}: ${errorMessage(err)}${hboneHint(err, route.nextHop.port)}`,
           responseFlags: status === 401 ? 'DENY' : 'CONNECT',
         });
         abortStream(client);
@@ -160,4 +160,16 @@ function baggageOf(ctx: PodContext): string {
     baggageCache.set(key, b);
   }
   return b;
+}
+
+/** The most common HBONE failure in the field: something (a NetworkPolicy, a firewall) blocks port 15008. */
+function hboneHint(err: unknown, port: number): string {
+  const code = errorCode(err);
+  const text = errorMessage(err);
+  const unreachable =
+    code === 'WEFT_HBONE_CONNECT_TIMEOUT' ||
+    (code === 'WEFT_HBONE_CONNECT_FAILED' && /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|timed out/.test(text));
+  return unreachable
+    ? ` (could not reach the peer's HBONE port ${port}: is a NetworkPolicy or firewall blocking TCP ${port}?)`
+    : '';
 }
