@@ -48,6 +48,8 @@ export interface WaypointPoliciesOptions {
 }
 
 const SECURITY_KINDS = new Set(['AuthorizationPolicy', 'RequestAuthentication']);
+/** Discovery types that never carry AuthorizationPolicy/RequestAuthentication objects. */
+const NON_CONFIG_TYPES = ['/istio.workload.Address', '/istio.security.Authorization'];
 
 /** The labels a waypoint pod carries (what `selector` policies match). */
 export function waypointLabels(name: string): Record<string, string> {
@@ -68,7 +70,10 @@ export class WaypointPolicies {
     this.#o = options;
     this.#log = options.logger ?? silentLogger();
     this.#labels = options.gatewayLabels ?? waypointLabels(options.waypoint.name);
-    this.#unsubscribe = options.view.onChange(() => {
+    this.#unsubscribe = options.view.onChange((change) => {
+      // Pod and service churn (Address) and L4 policies (Authorization) do not change what is in force
+      // here; rebuilding would also drop the JWT verification caches.
+      if (NON_CONFIG_TYPES.some((t) => change.typeUrl.endsWith(t))) return;
       this.#set = undefined;
     });
   }
