@@ -18,7 +18,7 @@ describe.skipIf(skip !== undefined)(`bench/ingress --quick ${skip ?? ''}`, () =>
     });
     const summary = stdout.trim().split('\n').pop() ?? '';
     expect(summary).toMatch(
-      /^ingress: weft-gateway \d+ req\/s p99 [\d.]+ ms, haproxy \d+ req\/s p99 [\d.]+ ms, ratio [\d.]+x/,
+      /^ingress: weft-gateway \d+ req\/s p99 [\d.]+ ms \([\d.]+ vCPU\), haproxy \d+ req\/s p99 [\d.]+ ms \([\d.]+ vCPU\), ratio [\d.]+x/,
     );
     const json = JSON.parse(stdout.slice(0, stdout.lastIndexOf('}') + 1)) as {
       quick: boolean;

@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,7 +83,21 @@ function get(port: number, path: string, tls: Tls): Promise<{ status: number; bo
   });
 }
 
+/** CPU seconds (user + system) a process used so far, from /proc (Linux). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 interface Measured {
+  /** vCPU the proxy used while loaded (CPU-seconds per second). */
+  proxyCpu: number;
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
@@ -92,7 +106,9 @@ interface Measured {
   total: number;
 }
 
-async function load(port: number, tls: Tls, durationS = DURATION_S): Promise<Measured> {
+async function load(port: number, tls: Tls, proxy: ChildProcess, durationS = DURATION_S): Promise<Measured> {
+  const cpu0 = cpuSeconds(proxy.pid);
+  const t0 = performance.now();
   const r = await autocannon({
     url: `https://127.0.0.1:${port}/status/200`,
     connections: CONNECTIONS,
@@ -101,7 +117,9 @@ async function load(port: number, tls: Tls, durationS = DURATION_S): Promise<Mea
     servername: 'test.com',
     tlsOptions: { ca: tls.ca, cert: tls.cert, key: tls.key },
   });
+  const cpu = (cpuSeconds(proxy.pid) - cpu0) / ((performance.now() - t0) / 1000);
   return {
+    proxyCpu: Number(cpu.toFixed(2)),
     requestsPerSecond: Math.round(r.requests.average),
     p50Ms: r.latency.p50,
     p99Ms: r.latency.p99,
@@ -265,24 +283,26 @@ backend be
     };
 
     // Warm both up first (JIT, connection pools), then measure them alternately.
-    await load(gwPort, tls, WARMUP_S);
-    await load(haPort, tls, WARMUP_S);
+    await load(gwPort, tls, gateway, WARMUP_S);
+    await load(haPort, tls, haproxy, WARMUP_S);
     const weftRuns: Measured[] = [];
     const haRuns: Measured[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      weftRuns.push(await load(gwPort, tls));
-      haRuns.push(await load(haPort, tls));
+      weftRuns.push(await load(gwPort, tls, gateway));
+      haRuns.push(await load(haPort, tls, haproxy));
     }
     const mean = (list: Measured[], k: keyof Measured) => list.reduce((a, m) => a + m[k], 0) / list.length;
     const weft = {
       requestsPerSecond: Math.round(mean(weftRuns, 'requestsPerSecond')),
       p99Ms: mean(weftRuns, 'p99Ms'),
+      proxyCpu: Number(mean(weftRuns, 'proxyCpu').toFixed(2)),
       errors: mean(weftRuns, 'errors'),
       non2xx: mean(weftRuns, 'non2xx'),
     };
     const ha = {
       requestsPerSecond: Math.round(mean(haRuns, 'requestsPerSecond')),
       p99Ms: mean(haRuns, 'p99Ms'),
+      proxyCpu: Number(mean(haRuns, 'proxyCpu').toFixed(2)),
       errors: mean(haRuns, 'errors'),
       non2xx: mean(haRuns, 'non2xx'),
     };
@@ -323,7 +343,7 @@ backend be
       )}\n`,
     );
     process.stdout.write(
-      `ingress: weft-gateway ${weft.requestsPerSecond} req/s p99 ${weft.p99Ms} ms, haproxy ${ha.requestsPerSecond} req/s p99 ${ha.p99Ms} ms, ratio ${ratio.toFixed(2)}x (target >= 0.70x)\n`,
+      `ingress: weft-gateway ${weft.requestsPerSecond} req/s p99 ${weft.p99Ms} ms (${weft.proxyCpu} vCPU), haproxy ${ha.requestsPerSecond} req/s p99 ${ha.p99Ms} ms (${ha.proxyCpu} vCPU), ratio ${ratio.toFixed(2)}x (target >= 0.70x)\n`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -3,9 +3,10 @@
  * node agent would carry it) to weft-waypoint running as the egress gateway, which originates mutual TLS
  * per DestinationRule to an external server that requires client certificates (`openssl s_server
  * -Verify`). SIMPLE origination refuses a server with the wrong SAN; REGISTRY_ONLY refuses unknown hosts.
+ * The config is deploy/examples/egress/config (credentialName from a mounted credentials folder).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { curl, type GatewayProcess, gatewaySkipReason, startGateway } from './harness.js';
 
 const skip = gatewaySkipReason();
+const EXAMPLE = join(import.meta.dirname, '../../../deploy/examples/egress/config');
 
 function openssl(dir: string, args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
@@ -130,47 +132,25 @@ describe.skipIf(skip !== undefined)(`egress gateway: plaintext in, mTLS out ${sk
       cwd: dir,
       ready: { tcp: { host: '127.0.0.1', port: extPort } },
     });
-    const entry = (name: string, host: string) => `
-apiVersion: networking.istio.io/v1
+    // deploy/examples/egress/config as a user runs it (s_server's port in place of 8443), plus a
+    // DestinationRule pinning a SAN the server lacks.
+    const configDir = join(dir, 'config');
+    mkdirSync(configDir);
+    for (const name of readdirSync(EXAMPLE)) {
+      const text = readFileSync(join(EXAMPLE, name), 'utf8').replace('https: 8443', `https: ${extPort}`);
+      writeFileSync(join(configDir, name), text);
+    }
+    writeFileSync(
+      join(configDir, '10-wrong-san.yaml'),
+      `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
-metadata: { name: ${name}, namespace: default }
+metadata: { name: wrong-san, namespace: default }
 spec:
-  hosts: [${host}]
+  hosts: [wrong-san.example]
   location: MESH_EXTERNAL
   ports: [{ number: 443, name: https, protocol: HTTPS }]
   resolution: STATIC
   endpoints: [{ address: 127.0.0.1, ports: { https: ${extPort} } }]
-`;
-    const configDir = join(dir, 'config');
-    mkdirSync(configDir);
-    writeFileSync(
-      join(configDir, 'egress.yaml'),
-      `
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: { name: istio-egressgateway, namespace: istio-system }
-spec:
-  selector: { istio: egressgateway }
-  servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: ['*'] }]
----
-${entry('external', 'external.example')}
----
-${entry('wrong-san', 'wrong-san.example')}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: external-mtls, namespace: istio-system }
-spec:
-  host: external.example
-  trafficPolicy:
-    portLevelSettings:
-      - port: { number: 443 }
-        tls:
-          mode: MUTUAL
-          clientCertificate: ${join(dir, 'egress-client.pem')}
-          privateKey: ${join(dir, 'egress-client.key')}
-          caCertificates: ${join(dir, 'extca.pem')}
-          sni: external.example
 ---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -185,10 +165,23 @@ spec:
       subjectAltNames: [payments.partner.example]
 `,
     );
+    // The credential the example's DestinationRule names, as a mounted Secret.
+    const credentials = join(dir, 'credentials');
+    mkdirSync(join(credentials, 'external-client'), { recursive: true });
+    writeFileSync(
+      join(credentials, 'external-client', 'tls.crt'),
+      readFileSync(join(dir, 'egress-client.pem')),
+    );
+    writeFileSync(
+      join(credentials, 'external-client', 'tls.key'),
+      readFileSync(join(dir, 'egress-client.key')),
+    );
+    writeFileSync(join(credentials, 'external-client', 'ca.crt'), readFileSync(join(dir, 'extca.pem')));
     gw = await startGateway({
       mode: 'egress',
       dir,
       configDir,
+      credentialsDir: credentials,
       gatewayPorts: [80],
       env: { OUTBOUND_TRAFFIC_POLICY: 'REGISTRY_ONLY' },
     });

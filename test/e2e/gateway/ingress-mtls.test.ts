@@ -3,9 +3,10 @@
  * client with URI SAN spiffe://test.client), a real httpbin behind weft-waypoint running as the ingress
  * gateway (Gateway MUTUAL with credentialName test.com, VirtualService, the DENY policy on /status/418),
  * and curl with --cert/--key/--cacert/--resolve. Then the credential is rotated under a request loop.
+ * The config is deploy/examples/ingress/config, so the example a user follows is the one tested.
  */
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,58 +25,18 @@ import { makeBriefCertificates, makeStrangerClient, signWithCa } from './openssl
 
 const skip = gatewaySkipReason();
 
-function configYaml(httpbinPort: number): string {
-  return `
-apiVersion: v1
-kind: Namespace
-metadata: { name: default }
----
-apiVersion: v1
-kind: Service
-metadata: { name: httpbin, namespace: default }
-spec:
-  clusterIP: 10.96.0.30
-  selector: { app: httpbin }
-  ports: [{ name: http, port: 8000, targetPort: ${httpbinPort} }]
----
-apiVersion: v1
-kind: Pod
-metadata: { name: httpbin-0, namespace: default, labels: { app: httpbin } }
-spec: { serviceAccountName: httpbin, nodeName: node-a }
-status: { phase: Running, podIP: 127.0.0.1 }
----
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: { name: httpbin, namespace: default }
-spec:
-  selector: { istio: ingressgateway }
-  servers:
-    - hosts: ['*']
-      port: { name: test, number: 80, protocol: HTTP }
-    - hosts: [test.com]
-      port: { number: 443, name: https, protocol: HTTPS }
-      tls: { mode: MUTUAL, credentialName: test.com }
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: { name: httpbin, namespace: default }
-spec:
-  hosts: ['*']
-  gateways: [httpbin]
-  http:
-    - route: [{ destination: { host: httpbin.default.svc.cluster.local, port: { number: 8000 } } }]
----
-apiVersion: security.istio.io/v1beta1
-kind: AuthorizationPolicy
-metadata: { name: test, namespace: istio-system }
-spec:
-  action: DENY
-  rules:
-    - from: [{ source: { principals: [test.client] } }]
-      to: [{ operation: { paths: [/status/418] } }]
-  selector:
-    matchLabels: { istio: ingressgateway }
-`;
+const EXAMPLE = join(import.meta.dirname, '../../../deploy/examples/ingress/config');
+
+/** deploy/examples/ingress/config as a user runs it, with httpbin's port in place of 8000. */
+function exampleConfig(into: string, httpbinPort: number): void {
+  mkdirSync(into);
+  for (const name of readdirSync(EXAMPLE)) {
+    const text = readFileSync(join(EXAMPLE, name), 'utf8').replace(
+      'targetPort: 8000',
+      `targetPort: ${httpbinPort}`,
+    );
+    writeFileSync(join(into, name), text);
+  }
 }
 
 describe.skipIf(skip !== undefined)(
@@ -93,8 +54,7 @@ describe.skipIf(skip !== undefined)(
       makeStrangerClient(dir);
       httpbin = await startHttpbin();
       const configDir = join(dir, 'config');
-      mkdirSync(configDir);
-      writeFileSync(join(configDir, 'httpbin.yaml'), configYaml(httpbin.port));
+      exampleConfig(configDir, httpbin.port);
       // `kubectl create -n istio-system secret generic test.com --from-file=tls.key=serverkey.pem ...`, mounted.
       credDir = join(dir, 'credentials');
       writeSecretVolume(join(credDir, 'test.com'), {

@@ -148,9 +148,12 @@ export class FileCredentials implements CredentialSource {
   want(names: Iterable<string>): void {
     for (const name of names) {
       if (this.#entries.has(name) || name.includes('/') || name.startsWith('.')) continue;
+      const dir = join(this.#dir, name);
+      const caDir = join(this.#dir, `${name}-cacert`);
+      // Not there yet: a later want() (next connection or config change) looks again.
+      if (!existsSync(dir) && !existsSync(caDir)) continue;
       const entry: FileEntry = { client: undefined, caWatcher: undefined, ca: undefined };
       this.#entries.set(name, entry);
-      const dir = join(this.#dir, name);
       if (existsSync(dir)) {
         const client = new FileCertificateClient({ dir, name, logger: this.#log });
         entry.client = client;
@@ -165,7 +168,6 @@ export class FileCredentials implements CredentialSource {
             ),
         );
       }
-      const caDir = join(this.#dir, `${name}-cacert`);
       if (existsSync(caDir)) {
         const load = (): void => {
           try {

@@ -23,7 +23,7 @@ import { UpstreamClients } from '../upstream-clients.js';
 import { type CredentialSource, SecretCredentials } from './credentials.js';
 import { GatewayErrorCode } from './errors.js';
 import { type DownstreamInfo, PortListener, type RefusalReason } from './listener.js';
-import { originatingConnector } from './origination.js';
+import { originatingConnector, originationCredentialNames } from './origination.js';
 import { resolveUpstream } from './registry.js';
 import { GatewayRouter, type OutboundTrafficPolicy } from './router.js';
 import { buildRoutes, matchTlsRoute, pickWeighted, type RouteTable } from './routes.js';
@@ -254,6 +254,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       } else entry.listener.update(servers);
       credentials.want(entry.listener.credentialNames());
     }
+    credentials.want(originationCredentialNames(view.configs.values()));
     for (const [port, entry] of listeners) {
       if (ports.has(port)) continue;
       listeners.delete(port);

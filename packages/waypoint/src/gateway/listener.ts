@@ -80,6 +80,7 @@ class Terminator {
     if (tls === undefined || tls.credentialName === undefined) return undefined;
     const cred = this.#d.credentials.get(tls.credentialName);
     if (cred === undefined) {
+      this.#d.credentials.want([tls.credentialName]);
       this.#warn(`credential ${tls.credentialName} not found: connections to this server are refused`);
       return undefined;
     }

@@ -90,6 +90,23 @@ export function originationFor(
   return isObj(policy.tls) ? parseTls(policy.tls, source) : undefined;
 }
 
+/** Every `credentialName` the DestinationRules name (so file credentials are loaded before first use). */
+export function originationCredentialNames(configs: Iterable<ConfigObject>): string[] {
+  const out = new Set<string>();
+  const add = (t: unknown): void => {
+    if (isObj(t) && typeof t.credentialName === 'string' && t.credentialName !== '')
+      out.add(t.credentialName);
+  };
+  for (const c of configs) {
+    if (c.kind !== 'DestinationRule' || groupOf(c.apiVersion) !== ISTIO_NETWORKING_GROUP) continue;
+    const spec = isObj(c.object.spec) ? c.object.spec : {};
+    const policy = isObj(spec.trafficPolicy) ? spec.trafficPolicy : {};
+    add(policy.tls);
+    for (const pl of arr(policy.portLevelSettings)) if (isObj(pl)) add(pl.tls);
+  }
+  return [...out];
+}
+
 /** The DNS and URI SANs of a peer certificate. */
 function sansOf(cert: PeerCertificate): string[] {
   return parseSubjectAltName(cert.subjectaltname).map(([, v]) => v);
@@ -150,6 +167,7 @@ export function originatingConnector(o: OriginatingConnectorOptions): UpstreamCo
     let key: string | undefined;
     let ca: string | undefined;
     if (tls.credentialName !== undefined) {
+      o.credentials.want([tls.credentialName]);
       const cred = o.credentials.get(tls.credentialName);
       if (tls.mode === 'MUTUAL' && cred === undefined)
         throw new GatewayError(
