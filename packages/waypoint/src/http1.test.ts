@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { Agent, createServer, type IncomingMessage, request, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allowOrdersCharge, type Harness, harness, OTHER } from './test-fixtures.js';
+import { allowOrdersCharge, type Harness, harness, OTHER, workload } from './test-fixtures.js';
 
 interface Reply {
   status: number;
@@ -248,6 +248,31 @@ describe('slow clients', () => {
     expect((await send(port, 'GET', '/fast')).status).toBe(200);
     expect(await slow).toMatch(/^HTTP\/1\.1 408/);
     expect(Date.now() - started).toBeLessThan(5_000);
+    await h.close();
+  });
+});
+
+describe('endpoint choice', () => {
+  it('tries another endpoint when one refuses the connection (no request byte was sent)', async () => {
+    const h = await harness(backendPort);
+    const dead = (await import('node:net')).createServer();
+    dead.listen(0, '127.0.0.1');
+    await once(dead, 'listening');
+    const deadPort = (dead.address() as AddressInfo).port;
+    dead.close(); // now refuses
+    h.view.update({
+      workloads: [
+        workload('dead', '127.0.0.1', h.svc, deadPort),
+        workload('payments', '127.0.0.1', h.svc, backendPort),
+      ],
+    });
+    const port = await h.frontDoor();
+    for (let i = 0; i < 8; i++)
+      expect((await send(port, 'POST', `/retry/${i}`, { body: 'x' })).status).toBe(200);
+    h.view.update({ workloads: [workload('dead', '127.0.0.1', h.svc, deadPort)] });
+    const r = await send(port, 'GET', '/');
+    expect(r.status).toBe(503);
+    expect(r.body).toMatch(/^upstream connect error or disconnect\/reset before headers/);
     await h.close();
   });
 });
