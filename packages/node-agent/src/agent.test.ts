@@ -267,6 +267,20 @@ for (const workers of [0, 2]) {
         const deadline = Date.now() + 5000;
         while (!data.endsWith('one') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         expect(data).toBe(`${topo.pod('client').ip}|one`);
+        // The admin view of open connections shows it on both ends.
+        const inbound = (await agents[1]?.connections()) ?? [];
+        expect(inbound).toContainEqual(
+          expect.objectContaining({
+            direction: 'inbound',
+            srcIdentity: 'spiffe://cluster.local/ns/default/sa/client',
+            dst: `${topo.pod('server').ip}:8080`,
+            mtls: true,
+          }),
+        );
+        const outbound = (await agents[0]?.connections()) ?? [];
+        expect(
+          outbound.some((c) => c.direction === 'outbound' && c.dstHbone === `${topo.pod('server').ip}:8080`),
+        ).toBe(true);
         putPolicies(
           store,
           policy({ name: 'deny-now', action: 'DENY', principals: ['cluster.local/ns/default/sa/client'] }),

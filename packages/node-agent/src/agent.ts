@@ -14,6 +14,7 @@ import type { DiscoveryView } from './discovery.js';
 import { NodeAgentError, NodeErrorCode } from './errors.js';
 import type { IdentityProvider } from './identity.js';
 import { type LifecycleRequest, optedOut, type PodInfo, parsePod } from './lifecycle-protocol.js';
+import type { OpenConnection } from './traffic.js';
 import { WorkerDataPlane } from './workers.js';
 
 export interface NodeAgentOptions {
@@ -94,6 +95,11 @@ export class NodeAgent {
     gc();
     if (this.#plane instanceof WorkerDataPlane) await this.#plane.gc();
     return true;
+  }
+
+  /** Open connections on every data-plane thread (admin /debug/connections). */
+  connections(): Promise<OpenConnection[]> {
+    return this.#plane.connections();
   }
 
   /** The worker threads' metrics, when the data path runs on workers (merged into /metrics). */

@@ -10,7 +10,7 @@ import type { DiscoveryView } from './discovery.js';
 import type { IdentityProvider } from './identity.js';
 import type { PodInfo } from './lifecycle-protocol.js';
 import { PodProxy } from './pod-proxy.js';
-import { TrafficRecorder, trafficMetrics } from './traffic.js';
+import { type OpenConnection, TrafficRecorder, trafficMetrics } from './traffic.js';
 
 export interface PodStats {
   uid: string;
@@ -25,6 +25,8 @@ export interface DataPlane {
   removePod(uid: string): Promise<void>;
   /** Per-pod listener stats and open inbound connections, for /config_dump. */
   stats(): Promise<{ pods: PodStats[]; connections: number; workers: number }>;
+  /** Open connections (both directions) on every data-plane thread. */
+  connections(): Promise<OpenConnection[]>;
   /** GOAWAY, stop accepting, let connections finish for drainMs, then close. */
   close(drainMs: number): Promise<void>;
 }
@@ -97,6 +99,10 @@ export class LocalDataPlane implements DataPlane {
       connections: this.tracker.size,
       workers: 0,
     };
+  }
+
+  async connections(): Promise<OpenConnection[]> {
+    return this.#recorder.openConnections();
   }
 
   async close(drainMs: number): Promise<void> {

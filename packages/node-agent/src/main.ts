@@ -121,6 +121,12 @@ export async function main(argv: readonly string[]): Promise<void> {
     }),
     onQuit: () => void shutdown('quitquitquit'),
     adminRoutes: {
+      // Per-connection view: every open connection with its peers, identities and age.
+      '/debug/connections': async (_req, res) => {
+        const list = await agent.connections();
+        const body = `${JSON.stringify({ connections: list }, null, 2)}\n`;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      },
       // Only with node --expose-gc: lets a benchmark measure live memory (e.g. per idle tunnel).
       '/debug/gc': async (req, res) => {
         if (req.method !== 'POST') {

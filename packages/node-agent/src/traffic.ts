@@ -102,10 +102,25 @@ export interface Outcome {
   responseFlags: string;
 }
 
+export interface OpenConnection {
+  direction: Direction;
+  src: string;
+  srcIdentity: string | undefined;
+  dst: string;
+  dstHbone: string | undefined;
+  dstService: string | undefined;
+  dstWorkload: string | undefined;
+  dstIdentity: string | undefined;
+  mtls: boolean;
+  ageMs: number;
+}
+
 /** Per-connection accounting: opened at start, closed/failed and bytes once at the end. */
 export class TrafficRecorder {
   readonly #m: TrafficMetrics;
   readonly #access: Logger;
+  /** Open connections → when they opened (one entry per connection, removed at close). */
+  readonly #open = new Map<ConnectionInfo, number>();
 
   constructor(metrics: TrafficMetrics, accessLog: Logger) {
     this.#m = metrics;
@@ -115,11 +130,31 @@ export class TrafficRecorder {
   opened(info: ConnectionInfo): IstioTrafficLabels {
     const labels = labelsOf(info);
     this.#m.opened.inc(labels);
+    this.#open.set(info, Date.now());
     return labels;
+  }
+
+  /** Open connections for the admin API (/debug/connections): who talks to whom, since when. */
+  openConnections(): OpenConnection[] {
+    const now = Date.now();
+    return [...this.#open].map(([i, since]) => ({
+      direction: i.direction,
+      src: i.srcAddr,
+      srcIdentity: i.srcIdentity,
+      dst: i.dstAddr,
+      dstHbone: i.dstHboneAddr,
+      dstService: i.dstService?.hostname,
+      dstWorkload:
+        i.dstWorkload === undefined ? undefined : `${i.dstWorkload.namespace}/${i.dstWorkload.name}`,
+      dstIdentity: i.dstIdentity,
+      mtls: i.mtls,
+      ageMs: now - since,
+    }));
   }
 
   /** Records the end of a connection that was counted as opened (labels from `opened`). */
   closed(info: ConnectionInfo, labels: IstioTrafficLabels, outcome: Outcome): void {
+    this.#open.delete(info);
     this.#m.closed.inc(labels);
     // Istio's meaning: received = request bytes (source → destination), sent = response bytes.
     if (outcome.bytesSent > 0) this.#m.received.inc(labels, outcome.bytesSent);

@@ -24,7 +24,8 @@ export type ToWorker =
   | { t: 'stats'; id: number }
   | { t: 'metrics'; id: number }
   | { t: 'drain'; id: number; ms: number }
-  | { t: 'gc'; id: number };
+  | { t: 'gc'; id: number }
+  | { t: 'connections'; id: number };
 
 export type FromWorker =
   | { t: 'reply'; id: number; value?: unknown; error?: { code: string; message: string } }

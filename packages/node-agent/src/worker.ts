@@ -148,6 +148,11 @@ function run(): void {
         return reply(msg.id, plane.stats());
       case 'metrics':
         return reply(msg.id, registry.getMetricsAsJSON());
+      case 'connections':
+        return reply(
+          msg.id,
+          plane.connections().then((list) => list.map((c) => ({ ...c, worker: init.index }))),
+        );
       case 'gc':
         return reply(msg.id, Promise.resolve(runGc()));
       case 'drain':

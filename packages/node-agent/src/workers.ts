@@ -10,6 +10,7 @@ import type { DataPlane, PodStats } from './data-plane.js';
 import type { DiscoveryView } from './discovery.js';
 import type { IdentityProvider } from './identity.js';
 import type { PodInfo } from './lifecycle-protocol.js';
+import type { OpenConnection } from './traffic.js';
 import type { DiscoverySnapshot, FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
 const ENTRY = new URL('../bin/data-worker.mjs', import.meta.url);
@@ -210,6 +211,13 @@ export class WorkerDataPlane implements DataPlane {
       connections: all.reduce((n, s) => n + s.connections, 0),
       workers: all.length,
     };
+  }
+
+  async connections(): Promise<OpenConnection[]> {
+    const all = await Promise.all(
+      this.#workers.map((w) => w.request<OpenConnection[]>({ t: 'connections' })),
+    );
+    return all.flat();
   }
 
   /** A full GC in every worker (only with --expose-gc; benchmarks). */
