@@ -1,0 +1,79 @@
+import { type ConfigProblem, type KubeObject, toKubeObject } from '@weft/config';
+import { createRegistry } from '@weft/telemetry';
+import { waitFor } from '@weft/testkit';
+import { describe, expect, it } from 'vitest';
+import { Discovery } from './discovery.js';
+import type { ConfigSource } from './sources/source.js';
+
+/** A source driven by the test: set objects, then call `changed()`. */
+class ManualSource implements ConfigSource {
+  readonly name = 'manual';
+  objects: KubeObject[] = [];
+  #onChange: () => void = () => {};
+  async start(onChange: () => void): Promise<void> {
+    this.#onChange = onChange;
+  }
+  snapshot(): { objects: readonly KubeObject[]; problems: readonly ConfigProblem[] } {
+    return { objects: this.objects, problems: [] };
+  }
+  async close(): Promise<void> {}
+  set(names: string[]): void {
+    this.objects = names.map((n) => {
+      const r = toKubeObject(
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: n, namespace: 'a' },
+          spec: { nodeName: 'node1' },
+          status: { podIP: `10.0.0.${names.indexOf(n) + 1}` },
+        },
+        undefined,
+      );
+      if (r.object === undefined) throw new Error('bad test object');
+      return r.object;
+    });
+    this.#onChange();
+  }
+}
+
+describe('Discovery', () => {
+  it('coalesces a burst of changes into one push after the debounce', async () => {
+    const source = new ManualSource();
+    const registry = createRegistry({ processMetrics: false });
+    const d = new Discovery({ sources: [source], debounceMs: 50, registry });
+    await d.start();
+    expect(d.version).toBe(1);
+    for (let i = 1; i <= 10; i++) source.set(Array.from({ length: i }, (_, k) => `p${k}`));
+    expect(d.version).toBe(1); // nothing yet: still inside the debounce window
+    await waitFor(() => d.version === 2, { what: 'the coalesced push' });
+    expect(d.state?.workloads.size).toBe(10);
+    await new Promise<void>((resolve) => {
+      const off = d.onPush(() => {
+        off();
+        resolve();
+      });
+      source.set(['x']);
+    });
+    expect(d.version).toBe(3);
+    expect(await registry.getSingleMetricAsString('pilot_proxy_convergence_time')).toMatch(/_count 2/);
+    await d.close();
+  });
+
+  it('still pushes during a continuous stream of changes, at most maxDelay late', async () => {
+    const source = new ManualSource();
+    const d = new Discovery({ sources: [source], debounceMs: 50, maxDelayMs: 120 });
+    await d.start();
+    let i = 0;
+    const timer = setInterval(() => source.set([`p${i++}`]), 10);
+    try {
+      await waitFor(() => d.version >= 3, {
+        what: 'pushes despite the stream',
+        timeoutMs: 5000,
+        intervalMs: 10,
+      });
+    } finally {
+      clearInterval(timer);
+    }
+    await d.close();
+  });
+});
