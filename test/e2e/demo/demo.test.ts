@@ -160,6 +160,8 @@ describe.skipIf(skip !== undefined)('weftctl demo: the whole mesh on one machine
   afterAll(async () => {
     // Whatever happened above, leave nothing behind.
     if (skip === undefined) await weftctl(['demo', 'down'], 60_000);
+    // Safety net if weftctl itself could not run: nothing this test started may outlive it.
+    for (const pid of demoProcesses()) process.kill(pid, 'SIGKILL');
     if (skip === undefined) rmSync(workDir, { recursive: true, force: true });
   }, 70_000);
 

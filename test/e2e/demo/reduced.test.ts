@@ -3,7 +3,7 @@
  * demo config). Runs as any user; checks what the reduced mode promises and that `demo down` removes it.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,25 @@ if (skip !== undefined) console.warn(`[e2e demo --reduced] skipping: ${skip}`);
 const workDir = skip === undefined ? mkdtempSync(join(tmpdir(), 'weft-demo-reduced-')) : tmpdir();
 const stateDir = join(workDir, 'state');
 
+/** Processes started by this test's demo (they carry its marker). */
+function markedProcesses(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (
+        readFileSync(`/proc/${entry}/environ`, 'latin1')
+          .split('\0')
+          .includes(`WEFTCTL_DEMO_OWNER=${stateDir}`)
+      )
+        pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
 function weftctl(
   args: string[],
   timeoutMs = 60_000,
@@ -49,6 +68,8 @@ describe.skipIf(skip !== undefined)('weftctl demo up --reduced (no root needed)'
   afterAll(async () => {
     if (skip !== undefined) return;
     await weftctl(['demo', 'down']);
+    // Safety net if weftctl itself could not run: nothing this test started may outlive it.
+    for (const pid of markedProcesses()) process.kill(pid, 'SIGKILL');
     rmSync(workDir, { recursive: true, force: true });
   }, 60_000);
 
