@@ -120,6 +120,7 @@ describe('delta ADS server and client', () => {
     expect(client.store.configs.size).toBe(0); // node agents do not subscribe to raw config
     expect(client.store.workloadByIp('10.44.2.10')?.name).toBe('web');
     expect(client.store.serviceByIp('10.96.0.10')?.name).toBe('orders');
+    expect(client.store.workloadsOnNode('node2').map((w) => w.name)).toEqual(['web']);
 
     const changes: string[] = [];
     client.store.onChange((c) => changes.push(`${c.typeUrl}:${c.updated.join(',')}-${c.removed.join(',')}`));
@@ -128,6 +129,7 @@ describe('delta ADS server and client', () => {
       () => client.store.workloads.size === 1 && client.store.workloadByIp('10.44.1.11') !== undefined,
     );
     expect(client.store.workloadByIp('10.44.1.10')).toBeUndefined();
+    expect(client.store.workloadsOnNode('node2')).toEqual([]);
     expect(changes).toEqual([`${TYPE_ADDRESS}:Kubernetes//Pod/prod/orders-Kubernetes//Pod/prod/web`]);
     await server.whenQuiescent();
     expect(server.clients()[0]?.node.nodeName).toBe('node1');

@@ -38,6 +38,7 @@ export class XdsStore {
   readonly #versions = new Map<string, Map<string, string>>();
   readonly #workloadByIp = new Map<string, Workload>();
   readonly #serviceByIp = new Map<string, Service>();
+  readonly #byNode = new Map<string, Map<string, Workload>>();
   readonly #listeners = new Set<(change: StoreChange) => void>();
 
   /** Calls `listener` after every applied response; returns an unsubscribe function. */
@@ -49,6 +50,11 @@ export class XdsStore {
   /** The workload owning a pod IP (network '' only). */
   workloadByIp(ip: string): Workload | undefined {
     return this.#workloadByIp.get(ip);
+  }
+
+  /** The workloads scheduled on `node` (a node agent's own pods: listeners, certificates to prefetch). */
+  workloadsOnNode(node: string): Workload[] {
+    return [...(this.#byNode.get(node)?.values() ?? [])];
   }
 
   /** The service owning a VIP. */
@@ -94,8 +100,15 @@ export class XdsStore {
     switch (r.typeUrl) {
       case TYPE_ADDRESS:
         if (r.value.kind === 'workload') {
-          this.workloads.set(name, r.value.workload);
-          for (const ip of r.value.workload.addresses) this.#workloadByIp.set(ip, r.value.workload);
+          const w = r.value.workload;
+          this.workloads.set(name, w);
+          for (const ip of w.addresses) this.#workloadByIp.set(ip, w);
+          let onNode = this.#byNode.get(w.node);
+          if (onNode === undefined) {
+            onNode = new Map();
+            this.#byNode.set(w.node, onNode);
+          }
+          onNode.set(name, w);
         } else {
           this.services.set(name, r.value.service);
           for (const a of r.value.service.addresses) this.#serviceByIp.set(a.ip, r.value.service);
@@ -116,6 +129,9 @@ export class XdsStore {
       if (w !== undefined) {
         this.workloads.delete(name);
         for (const ip of w.addresses) if (this.#workloadByIp.get(ip) === w) this.#workloadByIp.delete(ip);
+        const onNode = this.#byNode.get(w.node);
+        onNode?.delete(name);
+        if (onNode?.size === 0) this.#byNode.delete(w.node);
       }
       const s = this.services.get(name);
       if (s !== undefined) {
