@@ -70,6 +70,33 @@ export function captureTables(config: CaptureConfig = DEFAULT_CAPTURE): { mangle
   return { mangle, nat };
 }
 
+export type TableName = 'mangle' | 'nat' | 'filter';
+
+const BUILTIN_CHAINS: Record<TableName, readonly string[]> = {
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+
+/**
+ * IPv6 is not captured yet, so it fails closed: TCP over IPv6 in or out of the pod (other than loopback) is
+ * dropped/reset rather than let through in plaintext (ip6tables filter table).
+ */
+export function ipv6FailClosedTables(): { filter: string[] } {
+  return {
+    filter: [
+      ':WEFT_INPUT - [0:0]',
+      ':WEFT_OUTPUT - [0:0]',
+      '-A INPUT -j WEFT_INPUT',
+      '-A OUTPUT -j WEFT_OUTPUT',
+      '-A WEFT_INPUT -i lo -j ACCEPT',
+      '-A WEFT_INPUT -p tcp -j DROP',
+      '-A WEFT_OUTPUT -o lo -j ACCEPT',
+      '-A WEFT_OUTPUT -p tcp -j REJECT --reject-with tcp-reset',
+    ],
+  };
+}
+
 /** True for an iptables-save line that belongs to Weft (a WEFT_ chain or a jump to one). */
 function isOurs(line: string): boolean {
   return /\bWEFT_[A-Z]+\b/.test(line);
@@ -80,10 +107,13 @@ function isOurs(line: string): boolean {
  * `saved` (iptables-save output) had minus Weft's lines, plus `ours` when given. One atomic restore,
  * idempotent, and other rules in the pod are kept.
  */
-export function mergeTables(saved: string, ours: { mangle: string[]; nat: string[] } | undefined): string {
+export function mergeTables(
+  saved: string,
+  ours: Partial<Record<TableName, string[]>> | undefined,
+  only: readonly TableName[] = ['mangle', 'nat'],
+): string {
   const tables = new Map<string, { chains: string[]; rules: string[] }>();
-  tables.set('mangle', { chains: [], rules: [] });
-  tables.set('nat', { chains: [], rules: [] });
+  for (const t of only) tables.set(t, { chains: [], rules: [] });
   let current: { chains: string[]; rules: string[] } | undefined;
   for (const raw of saved.split('\n')) {
     const line = raw.trim();
@@ -98,15 +128,12 @@ export function mergeTables(saved: string, ours: { mangle: string[]; nat: string
   }
   const out: string[] = [];
   for (const [name, table] of tables) {
-    const builtin =
-      name === 'mangle'
-        ? ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']
-        : ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'];
+    const builtin = BUILTIN_CHAINS[name as TableName];
     const declared = new Set(table.chains.map((c) => c.slice(1).split(' ')[0]));
     out.push(`*${name}`);
     for (const chain of builtin) if (!declared.has(chain)) out.push(`:${chain} ACCEPT [0:0]`);
     out.push(...table.chains);
-    const extra = ours === undefined ? [] : name === 'mangle' ? ours.mangle : ours.nat;
+    const extra = ours?.[name as TableName] ?? [];
     out.push(...extra.filter((l) => l.startsWith(':')));
     out.push(...table.rules);
     out.push(...extra.filter((l) => !l.startsWith(':')));

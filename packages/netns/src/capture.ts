@@ -3,6 +3,7 @@ import {
   type CaptureConfig,
   captureTables,
   DEFAULT_CAPTURE,
+  ipv6FailClosedTables,
   mergeTables,
   routingCommands,
 } from './capture-rules.js';
@@ -53,6 +54,15 @@ export async function installCapture(
   await mustRun(netnsPath, ['ip', '-batch', '-'], `${routing.add.join('\n')}\n`);
   const saved = await mustRun(netnsPath, ['iptables-save']);
   await mustRun(netnsPath, ['iptables-restore', '-w', '5'], mergeTables(saved, captureTables(config)));
+  // IPv6 is not captured: make it fail closed (when the pod's namespace has ip6tables at all).
+  const saved6 = await inNs(netnsPath, ['ip6tables-save']);
+  if (saved6.code === 0) {
+    await mustRun(
+      netnsPath,
+      ['ip6tables-restore', '-w', '5'],
+      mergeTables(saved6.stdout, ipv6FailClosedTables(), ['filter']),
+    );
+  }
   // When one of several SO_REUSEPORT listeners closes (agent handover), hand its queued connections to
   // the others instead of resetting them (Linux >= 5.14; harmless where missing).
   await inNs(netnsPath, ['sysctl', '-qw', 'net.ipv4.tcp_migrate_req=1']);
@@ -65,6 +75,14 @@ export async function removeCapture(
 ): Promise<void> {
   const saved = await mustRun(netnsPath, ['iptables-save']);
   await mustRun(netnsPath, ['iptables-restore', '-w', '5'], mergeTables(saved, undefined));
+  const saved6 = await inNs(netnsPath, ['ip6tables-save']);
+  if (saved6.code === 0 && saved6.stdout.includes('WEFT_')) {
+    await mustRun(
+      netnsPath,
+      ['ip6tables-restore', '-w', '5'],
+      mergeTables(saved6.stdout, undefined, ['filter']),
+    );
+  }
   await inNs(netnsPath, ['ip', '-force', '-batch', '-'], `${routingCommands(config).del.join('\n')}\n`);
 }
 

@@ -4,8 +4,10 @@ export {
   type CaptureConfig,
   captureTables,
   DEFAULT_CAPTURE,
+  ipv6FailClosedTables,
   mergeTables,
   routingCommands,
+  type TableName,
 } from './capture-rules.js';
 export { NetnsError, NetnsErrorCode } from './errors.js';
 export { nativeSkipReason } from './libc.js';
