@@ -10,6 +10,61 @@ import { type App, freePort, hasCommand, spawnApp, TestCa } from '@weft/testkit'
 const ROOT = join(import.meta.dirname, '../../..');
 const RUN_MAIN = join(import.meta.dirname, 'run-main.mjs');
 const WAYPOINT_MAIN = join(ROOT, 'packages/waypoint/src/main.ts');
+const PILOT_MAIN = join(ROOT, 'packages/pilot/src/main.ts');
+
+export interface PilotProcess {
+  app: App;
+  xdsPort: number;
+  securePort: number;
+  caDir: string;
+  /** A file holding a bootstrap token for the gateway's identity. */
+  tokenFile: string;
+}
+
+/** weft-pilot serving `configDir` on loopback, with a CA that issues `identity` to the token it writes. */
+export async function startPilot(dir: string, configDir: string, identity: string): Promise<PilotProcess> {
+  const [xdsPort, securePort, readiness] = [await freePort(), await freePort(), await freePort()];
+  const caDir = join(dir, 'pilot-ca');
+  const token = `e2e-gateway-${Math.random().toString(36).slice(2)}`;
+  const tokenFile = join(dir, 'gateway.token');
+  writeFileSync(tokenFile, `${token}\n`);
+  writeFileSync(
+    join(dir, 'tokens.yaml'),
+    `tokens:\n  "${token}":\n    kind: workload\n    identity: ${identity}\n`,
+  );
+  const app = await spawnApp({
+    name: 'weft-pilot',
+    command: process.execPath,
+    args: [
+      RUN_MAIN,
+      PILOT_MAIN,
+      '--config-dir',
+      configDir,
+      '--bootstrap-tokens',
+      join(dir, 'tokens.yaml'),
+      '--ca-dir',
+      caDir,
+      '--xds-port',
+      String(xdsPort),
+      '--secure-port',
+      String(securePort),
+      '--host',
+      '127.0.0.1',
+      '--metrics-port',
+      'off',
+      '--readiness-port',
+      String(readiness),
+      '--admin-port',
+      'off',
+      '--log-level',
+      'warn',
+    ],
+    env: { ...process.env, PILOT_DEBOUNCE_AFTER: '20' },
+    ready: { url: `http://127.0.0.1:${readiness}/healthz/ready` },
+    timeoutMs: 30_000,
+  });
+  return { app, xdsPort, securePort, caDir, tokenFile };
+}
 
 /** Why the walkthrough cannot run here, or undefined. */
 export function gatewaySkipReason(extra: string[] = []): string | undefined {
@@ -74,11 +129,15 @@ export interface GatewayProcess {
   stop(): Promise<void>;
 }
 
-/** weft-waypoint in gateway mode: config from `configDir`, mesh identity from a throwaway CA. */
+/**
+ * weft-waypoint in gateway mode: config from `configDir` and the mesh identity from a throwaway CA, or
+ * both from `pilot` (xDS with role gateway, certificate from pilot's CA).
+ */
 export async function startGateway(options: {
   mode: 'ingress' | 'egress';
   dir: string;
-  configDir: string;
+  configDir?: string;
+  pilot?: PilotProcess;
   credentialsDir?: string;
   gatewayPorts: number[];
   env?: Record<string, string>;
@@ -105,11 +164,19 @@ export async function startGateway(options: {
     args: [RUN_MAIN, WAYPOINT_MAIN, '--mode', options.mode],
     env: {
       ...process.env,
-      CERT_DIR: certDir,
+      ...(options.pilot === undefined
+        ? { CERT_DIR: certDir }
+        : {
+            XDS_ADDRESS: `127.0.0.1:${options.pilot.xdsPort}`,
+            XDS_TLS: 'false',
+            CA_ADDRESS: `127.0.0.1:${options.pilot.securePort}`,
+            CA_ROOT_CERT: join(options.pilot.caDir, 'root-cert.pem'),
+            BOOTSTRAP_TOKEN_FILE: options.pilot.tokenFile,
+          }),
       GATEWAY_NAME: sa,
       POD_NAMESPACE: 'istio-system',
       SERVICE_ACCOUNT: sa,
-      GATEWAY_CONFIG_DIR: options.configDir,
+      ...(options.configDir === undefined ? {} : { GATEWAY_CONFIG_DIR: options.configDir }),
       ...(options.credentialsDir === undefined ? {} : { GATEWAY_CREDENTIALS_DIR: options.credentialsDir }),
       GATEWAY_PORTS: [...ports].map(([a, b]) => `${a}=${b}`).join(','),
       LISTEN_HOST: '127.0.0.1',

@@ -25,10 +25,13 @@ export interface Credential {
 }
 
 export interface CredentialSource {
-  /** The credential, or undefined while unknown (connections using it are refused). */
-  get(name: string): Credential | undefined;
+  /**
+   * The credential, or undefined while unknown (connections using it are refused). `namespace` is the
+   * namespace of the object naming it (Gateway, DestinationRule), looked in after the gateway's own.
+   */
+  get(name: string, namespace?: string): Credential | undefined;
   /** The CA bundle alone (a `<name>-cacert` entry, or `ca.crt` of `name`). */
-  caOf(name: string): string | undefined;
+  caOf(name: string, namespace?: string): string | undefined;
   /** Start loading these names (file sources load lazily). */
   want(names: Iterable<string>): void;
   onChange(listener: () => void): () => void;
@@ -82,32 +85,36 @@ export class SecretCredentials implements CredentialSource {
     for (const l of this.#listeners) l();
   }
 
-  #secret(name: string): ConfigObject | undefined {
+  /** The Secret in the gateway's namespace (Istio's rule), else in the referring object's namespace. */
+  #secret(name: string, namespace: string | undefined): ConfigObject | undefined {
+    let fallback: ConfigObject | undefined;
     for (const c of this.#configs().values()) {
-      if (c.kind === 'Secret' && c.apiVersion === 'v1' && c.namespace === this.#namespace && c.name === name)
-        return c;
+      if (c.kind !== 'Secret' || c.apiVersion !== 'v1' || c.name !== name) continue;
+      if (c.namespace === this.#namespace) return c;
+      if (c.namespace === namespace) fallback = c;
     }
-    return undefined;
+    return fallback;
   }
 
-  caOf(name: string): string | undefined {
-    const separate = this.#secret(`${name}-cacert`);
+  caOf(name: string, namespace?: string): string | undefined {
+    const separate = this.#secret(`${name}-cacert`, namespace);
     if (separate !== undefined) return secretPems(separate.object).ca;
-    const own = this.#secret(name);
+    const own = this.#secret(name, namespace);
     return own === undefined ? undefined : secretPems(own.object).ca;
   }
 
-  get(name: string): Credential | undefined {
-    if (this.#cache.has(name)) return this.#cache.get(name);
-    const s = this.#secret(name);
+  get(name: string, namespace?: string): Credential | undefined {
+    const key = `${namespace ?? ''}/${name}`;
+    if (this.#cache.has(key)) return this.#cache.get(key);
+    const s = this.#secret(name, namespace);
     let cred: Credential | undefined;
     if (s !== undefined) {
-      const { cert, key } = secretPems(s.object);
-      const ca = this.caOf(name);
-      if (cert !== undefined && key !== undefined)
-        cred = { certPem: cert, keyPem: key, caPem: ca, version: versionOf(cert, key, ca) };
+      const { cert, key: keyPem } = secretPems(s.object);
+      const ca = this.caOf(name, namespace);
+      if (cert !== undefined && keyPem !== undefined)
+        cred = { certPem: cert, keyPem, caPem: ca, version: versionOf(cert, keyPem, ca) };
     }
-    this.#cache.set(name, cred);
+    this.#cache.set(key, cred);
     return cred;
   }
 
@@ -228,17 +235,17 @@ export class CombinedCredentials implements CredentialSource {
     this.#sources = sources;
   }
 
-  get(name: string): Credential | undefined {
+  get(name: string, namespace?: string): Credential | undefined {
     for (const s of this.#sources) {
-      const c = s.get(name);
+      const c = s.get(name, namespace);
       if (c !== undefined) return c;
     }
     return undefined;
   }
 
-  caOf(name: string): string | undefined {
+  caOf(name: string, namespace?: string): string | undefined {
     for (const s of this.#sources) {
-      const c = s.caOf(name);
+      const c = s.caOf(name, namespace);
       if (c !== undefined) return c;
     }
     return undefined;

@@ -60,9 +60,13 @@ class Terminator {
   #version: string | undefined;
   #warned: string | undefined;
 
+  /** Namespace of the Gateway object (where its Secrets may live too). */
+  readonly #namespace: string;
+
   constructor(spec: GatewayServer, deps: ListenerDeps) {
     this.spec = spec;
     this.#d = deps;
+    this.#namespace = spec.gateway.slice(0, spec.gateway.indexOf('/'));
   }
 
   #warn(message: string): void {
@@ -78,7 +82,7 @@ class Terminator {
   current(): TlsServer | undefined {
     const tls = this.spec.tls;
     if (tls === undefined || tls.credentialName === undefined) return undefined;
-    const cred = this.#d.credentials.get(tls.credentialName);
+    const cred = this.#d.credentials.get(tls.credentialName, this.#namespace);
     if (cred === undefined) {
       this.#d.credentials.want([tls.credentialName]);
       this.#warn(`credential ${tls.credentialName} not found: connections to this server are refused`);

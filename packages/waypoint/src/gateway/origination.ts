@@ -168,7 +168,8 @@ export function originatingConnector(o: OriginatingConnectorOptions): UpstreamCo
     let ca: string | undefined;
     if (tls.credentialName !== undefined) {
       o.credentials.want([tls.credentialName]);
-      const cred = o.credentials.get(tls.credentialName);
+      const ns = tls.source.slice(0, tls.source.indexOf('/'));
+      const cred = o.credentials.get(tls.credentialName, ns);
       if (tls.mode === 'MUTUAL' && cred === undefined)
         throw new GatewayError(
           GatewayErrorCode.NoCredential,
@@ -176,7 +177,7 @@ export function originatingConnector(o: OriginatingConnectorOptions): UpstreamCo
         );
       cert = cred?.certPem;
       key = cred?.keyPem;
-      ca = cred?.caPem ?? o.credentials.caOf(tls.credentialName);
+      ca = cred?.caPem ?? o.credentials.caOf(tls.credentialName, ns);
     }
     const read = (path: string | undefined): string | undefined =>
       path === undefined ? undefined : readFileSync(path, 'utf8');
