@@ -96,8 +96,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Nod
   const logLevel = values.LOG_LEVEL ?? 'info';
   if (!isLogLevel(logLevel)) throw bad(`LOG_LEVEL must be one of fatal,error,warn,info,debug,trace,silent`);
   const workers = values.WORKER_THREADS;
+  // ztunnel's default: max(2, ceil(25% of the cores)).
   const workerThreads =
-    workers === undefined || workers === '' ? Math.max(1, availableParallelism()) : Number(workers);
+    workers === undefined || workers === ''
+      ? Math.max(2, Math.ceil(availableParallelism() / 4))
+      : Number(workers);
   if (!Number.isInteger(workerThreads) || workerThreads < 0 || workerThreads > 256)
     throw bad(`WORKER_THREADS must be an integer 0-256 (got ${workers})`);
   const xdsAddress = values.XDS_ADDRESS ?? '127.0.0.1:15010';
