@@ -14,9 +14,7 @@ export interface PilotConfig {
   kubeconfig: string | undefined;
   /** Plaintext xDS (trusted local setups), 15010; null disables. */
   xdsPort: number | null;
-  /** xDS over TLS with pilot's serving certificate (XDS_TLS_PORT); null (default) disables. */
-  xdsTlsPort: number | null;
-  /** The CA (CreateCertificate + trust bundle) over TLS, 15012. */
+  /** xDS and the CA (CreateCertificate + trust bundle) over TLS with pilot's serving certificate, 15012. */
   securePort: number;
   host: string;
   trustDomain: string;
@@ -47,8 +45,7 @@ export const USAGE = `weft-pilot: Weft's control plane (discovery + CA)
   --kubeconfig FILE         KUBECONFIG              read the Kubernetes API instead
   --source directory|kubernetes                     default: kubernetes in a cluster, else directory
   --xds-port N              XDS_PORT                plaintext delta xDS                        [15010]
-  --xds-tls-port N          XDS_TLS_PORT            xDS over TLS (pilot's serving cert)        [off]
-  --secure-port N           SECURE_PORT             CA over TLS                                [15012]
+  --secure-port N           SECURE_PORT             xDS + CA over TLS (needs the CA)           [15012]
   --trust-domain TD         TRUST_DOMAIN                                                       [cluster.local]
   --root-namespace NS       ROOT_NAMESPACE                                                     [istio-system]
   --cluster-id ID           CLUSTER_ID                                                         [Kubernetes]
@@ -97,7 +94,6 @@ export function parsePilotConfig(
         kubeconfig: { type: 'string' },
         source: { type: 'string' },
         'xds-port': { type: 'string' },
-        'xds-tls-port': { type: 'string' },
         'secure-port': { type: 'string' },
         host: { type: 'string' },
         'trust-domain': { type: 'string' },
@@ -149,7 +145,6 @@ export function parsePilotConfig(
     configDir: configDirGiven ?? './config',
     kubeconfig: kubeconfig === '' ? undefined : kubeconfig,
     xdsPort: portOf('XDS_PORT', s('xds-port', 'XDS_PORT'), 15010),
-    xdsTlsPort: portOf('XDS_TLS_PORT', s('xds-tls-port', 'XDS_TLS_PORT'), null),
     securePort: portOf('SECURE_PORT', s('secure-port', 'SECURE_PORT'), 15012) ?? 15012,
     host: s('host', 'POD_IP') ?? '0.0.0.0',
     trustDomain: s('trust-domain', 'TRUST_DOMAIN') ?? 'cluster.local',

@@ -19,6 +19,7 @@ import {
 } from './ca/index.js';
 import { type PilotConfig, parsePilotConfig, USAGE, wantsHelp } from './config.js';
 import { Discovery } from './discovery.js';
+import { startSecurePort } from './secure-port.js';
 import { DirectorySource } from './sources/directory.js';
 import { KubernetesSource } from './sources/kubernetes.js';
 import type { ConfigSource } from './sources/source.js';
@@ -58,8 +59,8 @@ export interface RunningPilot {
   discovery: Discovery;
   xds: XdsServer;
   xdsPort: number | undefined;
-  xdsTlsPort: number | undefined;
-  caPort: number | undefined;
+  /** xDS + CA over TLS (15012), when the CA runs. */
+  securePort: number | undefined;
   adminPort: number | undefined;
   readinessPort: number | undefined;
   metricsPort: number | undefined;
@@ -114,14 +115,15 @@ export async function startPilot(
     let authenticator: CallerAuthenticator | undefined;
     if (config.ca.enabled) {
       authenticator = await authenticatorFor(config, env);
+      // The CA listens on loopback; the secure port (15012) relays to it next to xDS over TLS.
       ca = await startCa({
         trustDomain: config.trustDomain,
         store: config.ca.dir,
         ...(config.ca.pluginDir === undefined ? {} : { pluginDir: config.ca.pluginDir }),
         authenticator,
         placement: discovery,
-        port: config.securePort,
-        host: config.host,
+        port: 0,
+        host: '127.0.0.1',
         registry,
         logger: componentLogger(logger, 'ca'),
       });
@@ -145,34 +147,30 @@ export async function startPilot(
       xdsPort = await xds.listen({ port: config.xdsPort, host: config.host });
       logger.info({ port: xdsPort }, 'xDS (plaintext) listening');
     }
-    let xdsTlsPort: number | undefined;
-    if (config.xdsTlsPort !== null) {
-      if (ca === undefined || authenticator === undefined)
-        throw new WeftError(
-          'WEFT_PILOT_BAD_CONFIG',
-          'XDS_TLS_PORT needs the CA (its serving certificate and caller authentication)',
-        );
+    let securePort: number | undefined;
+    if (ca !== undefined && authenticator !== undefined) {
       const auth = authenticator;
-      const serving = ca.authority.issueServing({
-        dnsNames: ['localhost', 'weft-pilot.weft-system.svc', 'weft-pilot.weft-system.svc.cluster.local'],
-        ipAddresses: ['127.0.0.1'],
-        ttlSeconds: 30 * 86_400,
-      });
-      const secure = discovery.createServer({
+      const secureXds = discovery.createServer({
         logger: componentLogger(logger, 'xds'),
+        // Over TLS, clients authenticate like they do to the CA: `authorization: Bearer <token>`.
         authenticate: async ({ metadata }) => {
           const header = metadata.get('authorization')[0];
           const token = typeof header === 'string' ? /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim() : undefined;
-          return auth.authenticate({ token, clusterId: undefined });
+          const cluster = metadata.get('clusterid')[0];
+          return auth.authenticate({ token, clusterId: typeof cluster === 'string' ? cluster : undefined });
         },
       });
-      closers.push(() => secure.close());
-      xdsTlsPort = await secure.listen({
-        port: config.xdsTlsPort,
+      closers.push(() => secureXds.close());
+      const secure = await startSecurePort({
+        authority: ca.authority,
+        caPort: ca.server.port,
+        xds: secureXds,
+        port: config.securePort,
         host: config.host,
-        tls: { cert: serving.chainPem, key: serving.keyPem },
+        logger: componentLogger(logger, 'secure'),
       });
-      logger.info({ port: xdsTlsPort }, 'xDS (TLS) listening');
+      closers.push(() => secure.close());
+      securePort = secure.port;
     }
     readiness.markReady('xds');
 
@@ -202,8 +200,7 @@ export async function startPilot(
       discovery,
       xds,
       xdsPort,
-      xdsTlsPort,
-      caPort: ca?.server.port,
+      securePort,
       adminPort: admin.adminPort,
       readinessPort: admin.readinessPort,
       metricsPort: admin.metricsPort,

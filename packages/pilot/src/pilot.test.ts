@@ -83,7 +83,7 @@ describe('weft-pilot (embedded mode)', () => {
       'spiffe://cluster.local/ns/frontend/sa/web',
       'spiffe://cluster.local/ns/prod/sa/orders',
     ]);
-    expect(pilot.caPort).toBeGreaterThan(0);
+    expect(pilot.securePort).toBeGreaterThan(0);
   });
 
   it('follows edits (atomic rename), reports bad files with their location, and keeps the rest flowing', async () => {
@@ -131,11 +131,11 @@ describe('weft-pilot (embedded mode)', () => {
     expect(node.store.size(TYPE_CONFIG)).toBe(0);
   });
 
-  it('serves xDS over TLS to callers with a valid bootstrap token', async () => {
-    const { pilot, dir } = await start(['--xds-tls-port', '0']);
+  it('serves xDS over TLS on the secure port (with the CA) to callers with a valid bootstrap token', async () => {
+    const { pilot, dir } = await start();
     const root = readFileSync(join(dir, 'ca', 'root-cert.pem'), 'utf8');
     const good = new XdsClient({
-      address: `127.0.0.1:${pilot.xdsTlsPort}`,
+      address: `127.0.0.1:${pilot.securePort}`,
       tls: { ca: root, servername: 'localhost' },
       token: () => 'demo-node1-7f3a9c2e5b1d4860',
       node: { id: 'n1', nodeName: 'node1', role: 'node' },
@@ -144,6 +144,19 @@ describe('weft-pilot (embedded mode)', () => {
     cleanups.push(() => good.close());
     await good.whenSynced();
     expect(good.store.workloads.size).toBe(4);
+
+    // The trust bundle stream is relayed on the same port.
+    const { TrustBundle, TrustBundleWatcher } = await import('@weft/certs');
+    const bundle = new TrustBundle();
+    const watcher = new TrustBundleWatcher({
+      address: `127.0.0.1:${pilot.securePort}`,
+      roots: () => [root],
+      serverName: 'localhost',
+      bundle,
+    });
+    watcher.start();
+    cleanups.push(() => watcher.stop());
+    await waitFor(() => bundle.roots.length > 0, { what: 'the trust bundle over the secure port' });
   });
 });
 
@@ -191,7 +204,7 @@ describe('weft-pilot CA placement from discovery', () => {
     const { pilot, dir } = await start();
     const root = readFileSync(join(dir, 'ca', 'root-cert.pem'), 'utf8');
     const ca = new IstioCaClient({
-      address: `127.0.0.1:${pilot.caPort}`,
+      address: `127.0.0.1:${pilot.securePort}`,
       roots: () => [root],
       serverName: 'localhost',
       token: () => 'demo-node1-7f3a9c2e5b1d4860',
