@@ -90,6 +90,7 @@ export interface XdsClientSnapshot {
 }
 
 const MAX_MESSAGE = 200 * 1024 * 1024;
+const MAX_INFLIGHT = 64;
 
 export class XdsServer {
   readonly #resources = new Map<string, Map<string, ServerResource>>();
@@ -400,6 +401,11 @@ export class XdsServer {
     if (resources.length === 0 && removed.length === 0 && !always) return;
     const nonce = `${++c.nonce}`;
     state.inflight.set(nonce, undo);
+    // A client that never answers must not grow this without bound: forget the oldest unanswered pushes.
+    if (state.inflight.size > MAX_INFLIGHT) {
+      const oldest = state.inflight.keys().next().value;
+      if (oldest !== undefined) state.inflight.delete(oldest);
+    }
     const response: DeltaDiscoveryResponse = {
       systemVersionInfo: `${this.#systemVersion}`,
       resources,
