@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { TestCa } from '@weft/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configsFromYaml, plainGet, startTestGateway } from './test-fixtures.js';
+import { configsFromYaml, plainGet, startTestGateway, statusBackend } from './test-fixtures.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -166,5 +166,29 @@ data:
     const r = await call('unknown.example');
     expect(r.status).toBe(502);
     expect(r.body).toMatch(/WEFT_GATEWAY_UNKNOWN_HOST: unknown\.example/);
+  });
+});
+
+describe('egress gateway with ALLOW_ANY (Istio default)', () => {
+  it('passes a request for an undeclared host through in plaintext to host:port', async () => {
+    const backend = await statusBackend();
+    const gw = await startTestGateway({
+      mode: 'egress',
+      configs: configsFromYaml(`
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: egress, namespace: istio-system }
+spec:
+  selector: { istio: egressgateway }
+  servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: ['*'] }]
+`),
+    });
+    try {
+      const r = await plainGet(gw.port(80), `127.0.0.1:${backend.port}`, '/status/207');
+      expect(r.status).toBe(207);
+    } finally {
+      await gw.close();
+      await backend.close();
+    }
   });
 });
