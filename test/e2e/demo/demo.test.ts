@@ -199,6 +199,15 @@ describe.skipIf(skip !== undefined)('weftctl demo: the whole mesh on one machine
     expect((await curlIn('web', 'http://payments-0.prod.pod:8080/get')).status).toBe('200');
   });
 
+  it('the ingress gateway lets a client outside the mesh in, over HBONE with its own identity', async (ctx) => {
+    needs(ctx, 'capture', 'ingress');
+    const r = await curlIn('outside', 'http://10.44.1.30/get');
+    expect(r.status).toBe('200');
+    expect(readFileSync(join(stateDir, 'logs/node1.log'), 'utf8')).toMatch(
+      /"src.identity":"spiffe:\/\/cluster.local\/ns\/istio-system\/sa\/istio-ingressgateway".*"dst.workload":"web-0"/,
+    );
+  });
+
   it('L4 AuthorizationPolicy at the node agent: payments is cut off from orders, web is not', async (ctx) => {
     needs(ctx, 'capture');
     expect((await weftctl(['demo', 'apply', 'authz'])).code).toBe(0);

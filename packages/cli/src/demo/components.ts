@@ -195,40 +195,42 @@ export async function startNode(s: Starter, layout: DemoLayout, node: DemoNode, 
   });
 }
 
-export async function startWaypoint(s: Starter, layout: DemoLayout, root: string): Promise<void> {
-  const pod = layout.pods.find((p) => p.role === 'waypoint');
-  if (pod === undefined) return;
-  const dir = s.state.stateDir;
-  // The waypoint lives in its pod's namespace; pilot is on the host's 127.0.0.1: bridge the two ports.
-  const pairs = [PILOT_PORTS.xds, PILOT_PORTS.ca].map((p) => `${p}=${join(dir, 'relay', `${p}.sock`)}`);
-  const outer = await s.spawn('relay-host', relayArgv(['outer', ...pairs]), {});
-  const inner = await s.spawn('relay-waypoint', relayArgv(['inner', ...pairs]), {}, pod.netns);
-  for (const [pid, name] of [
-    [outer, 'relay-host'],
-    [inner, 'relay-waypoint'],
-  ] as const) {
-    const r = await waitUntil(logMatches(s.logFile(name), /relay \w+ ready/), pid, 20_000);
-    if (!r.ok) {
-      await s.component({
-        name: 'waypoint',
-        ok: false,
-        detail: s.failure(`the ${name} relay to pilot`, r.why, name),
-      });
-      return;
-    }
-  }
-  const token = await tokenFor(
-    join(dir, 'bootstrap-tokens.yaml'),
-    (g) =>
-      g.kind === 'workload' && (g.identity ?? '').endsWith(`/ns/${pod.namespace}/sa/${pod.serviceAccount}`),
+/** Bridges pilot's ports into a pod's namespace (see relay.ts): the host half once, one inner half per pod. */
+async function relayInto(s: Starter, pod: DemoPod): Promise<string | undefined> {
+  const pairs = [PILOT_PORTS.xds, PILOT_PORTS.ca].map(
+    (p) => `${p}=${join(s.state.stateDir, 'relay', `${p}.sock`)}`,
   );
-  const tokenFile = join(dir, 'tokens', 'waypoint.token');
-  await writeFile(tokenFile, `${token ?? ''}\n`, { mode: 0o600 });
+  const started: Array<[number, string]> = [];
+  if (!s.state.processes.some((p) => p.name === 'relay-host'))
+    started.push([await s.spawn('relay-host', relayArgv(['outer', ...pairs]), {}), 'relay-host']);
+  const inner = `relay-${pod.name.replace(/-0$/, '')}`;
+  started.push([await s.spawn(inner, relayArgv(['inner', ...pairs]), {}, pod.netns), inner]);
+  for (const [pid, name] of started) {
+    const r = await waitUntil(logMatches(s.logFile(name), /relay \w+ ready/), pid, 20_000);
+    if (!r.ok) return s.failure(`the ${name} relay to pilot`, r.why, name);
+  }
+  return undefined;
+}
+
+/** weft-waypoint (as waypoint or gateway) in `pod`'s namespace, certificates and config from pilot. */
+async function startProxy(
+  s: Starter,
+  pod: DemoPod,
+  root: string,
+  options: { component: string; name: string; tokenFile: string; extra: string[] },
+): Promise<number | undefined> {
+  const relayProblem = await relayInto(s, pod);
+  if (relayProblem !== undefined) {
+    await s.component({ name: options.component, ok: false, detail: relayProblem });
+    return undefined;
+  }
+  const dir = s.state.stateDir;
   const pid = await s.spawn(
-    'waypoint',
+    options.component,
     appArgv(
       'waypoint',
       [
+        ...options.extra,
         '--xds-address',
         `127.0.0.1:${PILOT_PORTS.xds}`,
         '--ca-address',
@@ -236,9 +238,9 @@ export async function startWaypoint(s: Starter, layout: DemoLayout, root: string
         '--ca-root-cert',
         join(dir, 'ca', 'root-cert.pem'),
         '--token-file',
-        tokenFile,
+        options.tokenFile,
         '--name',
-        pod.labels['gateway.networking.k8s.io/gateway-name'] ?? 'waypoint',
+        options.name,
         '--namespace',
         pod.namespace,
         '--service-account',
@@ -262,16 +264,70 @@ export async function startWaypoint(s: Starter, layout: DemoLayout, root: string
   );
   if (!ready.ok) {
     await s.component({
-      name: 'waypoint',
+      name: options.component,
       ok: false,
-      detail: s.failure(`weft-waypoint for ${pod.namespace}`, ready.why, 'waypoint'),
+      detail: s.failure(`weft-waypoint (${options.component}) in ${pod.netns}`, ready.why, options.component),
     });
-    return;
+    return undefined;
   }
+  return pid;
+}
+
+export async function startWaypoint(s: Starter, layout: DemoLayout, root: string): Promise<void> {
+  const pod = layout.pods.find((p) => p.role === 'waypoint');
+  if (pod === undefined) return;
+  const token = await tokenFor(
+    join(s.state.stateDir, 'bootstrap-tokens.yaml'),
+    (g) =>
+      g.kind === 'workload' && (g.identity ?? '').endsWith(`/ns/${pod.namespace}/sa/${pod.serviceAccount}`),
+  );
+  const tokenFile = join(s.state.stateDir, 'tokens', 'waypoint.token');
+  await writeFile(tokenFile, `${token ?? ''}\n`, { mode: 0o600 });
+  const name = pod.labels['gateway.networking.k8s.io/gateway-name'] ?? 'waypoint';
+  const pid = await startProxy(s, pod, root, { component: 'waypoint', name, tokenFile, extra: [] });
+  if (pid === undefined) return;
   await s.component({
     name: 'waypoint',
     ok: true,
     detail: `weft-waypoint pid ${pid} in ${pod.netns} (${pod.ip}:15008)`,
+  });
+}
+
+/**
+ * The ingress gateway (weft-waypoint --mode ingress) and a check that a client outside the mesh gets
+ * through it into the mesh.
+ */
+export async function startIngress(
+  s: Starter,
+  layout: DemoLayout,
+  root: string,
+  token: string,
+): Promise<void> {
+  const pod = layout.pods.find((p) => p.role === 'ingress');
+  const outside = layout.pods.find((p) => p.role === 'outside');
+  if (pod === undefined || outside === undefined) return;
+  const tokenFile = join(s.state.stateDir, 'tokens', 'ingress.token');
+  await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+  const pid = await startProxy(s, pod, root, {
+    component: 'ingress',
+    name: pod.serviceAccount,
+    tokenFile,
+    extra: ['--mode', 'ingress'],
+  });
+  if (pid === undefined) return;
+  const url = `http://${pod.ip}:${pod.appPort}/get`;
+  let status: number | undefined;
+  for (let i = 0; i < 20 && status !== 200; i++) {
+    status = await netnsHttpStatus(outside.netns, url, 3);
+    if (status !== 200) await new Promise((r) => setTimeout(r, 250));
+  }
+  await s.component({
+    name: 'ingress',
+    ok: status === 200,
+    detail:
+      status === 200
+        ? `weft-waypoint --mode ingress pid ${pid} in ${pod.netns}: outside → ${url} → web.frontend answers 200`
+        : `${DemoErrorCode.ComponentMissing}: the ingress gateway runs (pid ${pid}) but outside → ${url} answered ${status ?? 'nothing'}; see ${s.logFile('ingress')}`,
   });
 }
 

@@ -36,6 +36,24 @@ describe('demo layout from the embedded config', () => {
     expect(layout.waypointNamespace).toBe('prod');
   });
 
+  it('recognises the ingress gateway pod (deploy/examples/demo/ingress)', () => {
+    const ingress = readFileSync(
+      new URL('../../../../deploy/examples/demo/ingress/ingress.yaml', import.meta.url),
+      'utf8',
+    );
+    const withIngress = layoutFromObjects(
+      parseConfigTexts([...files, { path: 'ingress.yaml', text: ingress }]),
+    );
+    expect(findPod(withIngress, 'ingress')).toMatchObject({
+      namespace: 'istio-system',
+      serviceAccount: 'istio-ingressgateway',
+      role: 'ingress',
+      appPort: 80,
+      node: 'node1',
+      netns: 'weft-demo-ingress',
+    });
+  });
+
   it('resolves Service names to their VIPs inside pods', () => {
     const hosts = hostsFile(layout);
     expect(hosts).toContain('10.96.0.11 payments.prod.svc.cluster.local payments.prod');

@@ -10,7 +10,7 @@ import { DemoError, DemoErrorCode } from './errors.js';
 export const DEMO_PREFIX = 'weft-demo';
 export const NETNS_ANNOTATION = 'weft.dev/netns';
 
-export type PodRole = 'app' | 'waypoint' | 'outside';
+export type PodRole = 'app' | 'waypoint' | 'ingress' | 'outside';
 
 export interface DemoPod {
   name: string;
@@ -150,7 +150,12 @@ export function layoutFromObjects(objects: readonly KubeLike[]): DemoLayout {
         DemoErrorCode.Config,
         `pod ${namespace}/${name}: ${NETNS_ANNOTATION} must start with ${DEMO_PREFIX}-`,
       );
-    const isWaypoint = labels['gateway.networking.k8s.io/gateway-name'] !== undefined;
+    const role: PodRole =
+      labels['gateway.networking.k8s.io/gateway-name'] !== undefined
+        ? 'waypoint'
+        : labels.istio === 'ingressgateway'
+          ? 'ingress'
+          : 'app';
     pods.push({
       name,
       namespace,
@@ -159,8 +164,8 @@ export function layoutFromObjects(objects: readonly KubeLike[]): DemoLayout {
       ip,
       netns,
       labels,
-      role: isWaypoint ? 'waypoint' : 'app',
-      appPort: isWaypoint ? 0 : portOf(o.spec) || 8080,
+      role,
+      appPort: role === 'waypoint' ? 0 : portOf(o.spec) || (role === 'ingress' ? 80 : 8080),
     });
   }
   if (nodeNames.length === 0) throw new DemoError(DemoErrorCode.Config, 'the config has no Node objects');

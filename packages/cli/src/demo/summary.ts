@@ -20,6 +20,7 @@ export function table(rows: readonly (readonly string[])[]): string {
 
 function appOf(role: string, port: number): string {
   if (role === 'waypoint') return 'weft-waypoint :15008';
+  if (role === 'ingress') return `weft-waypoint --mode ingress :${port}`;
   if (role === 'outside') return '(plaintext client, not in the mesh)';
   return `httpbin :${port}`;
 }

@@ -55,6 +55,16 @@ export function tourSteps(stateDir: string): TourStep[] {
       needs: ['pilot', 'node1', 'node2', 'capture'],
     },
     {
+      title: 'The way in from outside: the ingress gateway',
+      commands: [
+        'weftctl demo exec outside -- curl -s http://10.44.1.30/headers',
+        `grep '"src.workload":"ingress-0"' ${stateDir}/logs/node1.log | tail -n 1`,
+      ],
+      expect:
+        'web answers 200 through the gateway, even with STRICT: the gateway enters the mesh over HBONE as spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway',
+      needs: ['pilot', 'node1', 'capture', 'ingress'],
+    },
+    {
       title: 'AuthorizationPolicy at the node agent (L4): only web may connect to orders',
       commands: [
         'weftctl demo apply authz',

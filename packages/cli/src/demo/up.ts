@@ -8,8 +8,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { CommandIo } from '../command.js';
 import { availableCommands } from './commands-available.js';
-import { checkRoute, startApps, startNode, startPilot, startWaypoint } from './components.js';
-import { exampleDirOf, loadLayout, prepareStateDir } from './config-files.js';
+import { checkRoute, startApps, startIngress, startNode, startPilot, startWaypoint } from './components.js';
+import { addWorkloadToken, exampleDirOf, loadLayout, prepareStateDir } from './config-files.js';
 import { stopDemo } from './down.js';
 import { DemoErrorCode } from './errors.js';
 import { repoRoot } from './launch.js';
@@ -63,12 +63,13 @@ export async function upDemo(options: UpOptions): Promise<number> {
   if (previous !== undefined || removed > 0)
     io.stdout(`removed a previous demo (${removed} processes/namespaces)\n`);
 
-  const layout = await loadLayout(join(exampleDir, 'config'));
+  // Checked before anything is made: the embedded config must describe a demo we can build.
+  const planned = await loadLayout(join(exampleDir, 'config'));
   const busy: number[] = [];
   const ports = [
     ...Object.values(PILOT_PORTS),
     ...(mode === 'full'
-      ? layout.nodes.flatMap((n) => [n.ports.admin, n.ports.metrics, n.ports.readiness])
+      ? planned.nodes.flatMap((n) => [n.ports.admin, n.ports.metrics, n.ports.readiness])
       : []),
   ];
   for (const p of ports) if (!(await portFree(p))) busy.push(p);
@@ -80,6 +81,16 @@ export async function upDemo(options: UpOptions): Promise<number> {
   }
 
   const configDir = await prepareStateDir(stateDir, exampleDir);
+  // The layout of what runs: the config copy (with the ingress gateway's objects).
+  const layout = await loadLayout(configDir);
+  const ingressPod = layout.pods.find((p) => p.role === 'ingress');
+  const ingressToken =
+    ingressPod === undefined
+      ? undefined
+      : await addWorkloadToken(
+          stateDir,
+          `spiffe://cluster.local/ns/${ingressPod.namespace}/sa/${ingressPod.serviceAccount}`,
+        );
   const state: DemoState = {
     version: 1,
     mode,
@@ -131,11 +142,8 @@ export async function upDemo(options: UpOptions): Promise<number> {
     }
     await startWaypoint(s, layout, root);
     if (state.components.find((c) => c.name === 'waypoint')?.ok === true) await checkRoute(s, layout);
+    if (ingressToken !== undefined) await startIngress(s, layout, root, ingressToken);
   }
-  if (mode === 'full')
-    io.stdout(
-      "  --   ingress        not started: the demo has no ingress gateway yet (weft-waypoint's gateway mode is not wired in)\n",
-    );
   state.phase = 'up';
   await writeState(state);
   io.stdout(`\n${renderSummary(state, layout)}\n`);
