@@ -26,7 +26,7 @@ const USAGE = [
   'weftctl demo down                  stop and remove everything the demo made (safe to repeat)',
   'weftctl demo status [-o json]      what runs where, and whether it still does',
   'weftctl demo tour                  the guided tour, one command per step',
-  "weftctl demo exec <pod> -- <cmd…>  run a command in a pod's network namespace (web, orders, payments, waypoint, outside)",
+  "weftctl demo exec <pod> -- <cmd…>  run a command in a pod's network namespace (web, orders, payments, waypoint, ingress, outside)",
   `weftctl demo apply ${[...TOUR_POLICIES.map((p) => p.name), 'permissive', 'reset'].join('|')}`,
   "                                   copy a tour policy into the running demo's config",
   `weftctl demo token ${TOKEN_KINDS.join('|')}   print a JWT from the demo issuer`,
