@@ -64,6 +64,11 @@ export interface ConnectInOptions extends SocketOptions {
   /** Bind to this source address first (with `transparent`, any address, e.g. the original client's). */
   localAddress?: string;
   localPort?: number;
+  /**
+   * Keep the writable side open after the peer's FIN (default true: proxies pass half-closes on). Pass
+   * false for sockets that carry TLS/HTTP/2 sessions, so a peer that goes away closes them.
+   */
+  allowHalfOpen?: boolean;
 }
 
 /**
@@ -77,7 +82,7 @@ export function connectIn(ns: Netns | null, options: ConnectInOptions): Socket {
   let socket: Socket;
   try {
     if (options.localAddress !== undefined) bindFd(fd, options.localAddress, options.localPort ?? 0);
-    socket = new Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+    socket = new Socket({ fd, readable: true, writable: true, allowHalfOpen: options.allowHalfOpen ?? true });
   } catch (err) {
     closeFd(fd);
     throw err;

@@ -306,6 +306,9 @@ for (const workers of [0, 2]) {
             rootsPem: m.rootsPem,
           }),
           connect: (hop) => connectIn(ns, { host: hop.host, port: hop.port, mark: 0x539 }),
+          connectTimeoutMs: 5000,
+          handshakeTimeoutMs: 5000,
+          responseTimeoutMs: 5000,
         });
         const server = topo.pod('server').ip;
         const status = (authority: string) =>
@@ -347,6 +350,20 @@ for (const workers of [0, 2]) {
           );
           expect(line).toMatch(/is a NetworkPolicy or firewall blocking TCP 15008/);
           store.apply('type.googleapis.com/istio.workload.Address', [], ['Kubernetes//Pod/default/ghost']);
+        },
+      );
+
+      it.skipIf(workers === 0)(
+        'a worker that dies is restarted and binds every pod again (worker-thread mode only)',
+        async () => {
+          await agents[1]?.recycleWorker(0);
+          await agents[1]?.refreshStats();
+          const dump = agents[1]?.configDump() as { workers: number };
+          expect(dump.workers).toBe(2);
+          for (let i = 0; i < 8; i++) {
+            const r = await exchange(topo.pod('client').netnsPath, topo.pod('server').ip, 8080, `r${i}`);
+            expect(r.data).toBe(`${topo.pod('client').ip}|r${i}`);
+          }
         },
       );
 

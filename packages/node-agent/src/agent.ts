@@ -97,6 +97,11 @@ export class NodeAgent {
     return true;
   }
 
+  /** Restarts data-plane worker `index` (see WorkerDataPlane.recycle); no-op without workers. */
+  async recycleWorker(index: number): Promise<void> {
+    if (this.#plane instanceof WorkerDataPlane) await this.#plane.recycle(index);
+  }
+
   /** Open connections on every data-plane thread (admin /debug/connections). */
   connections(): Promise<OpenConnection[]> {
     return this.#plane.connections();

@@ -65,7 +65,9 @@ export class PodProxy {
     try {
       const pool = createHbonePool({
         credentials,
-        connect: (hop) => connectIn(ns, { host: hop.host, port: hop.port, mark: AGENT_MARK }),
+        // Not half-open: a peer agent that goes away (FIN) must close the pooled session at once.
+        connect: (hop) =>
+          connectIn(ns, { host: hop.host, port: hop.port, mark: AGENT_MARK, allowHalfOpen: false }),
         logger: this.#log,
       });
       this.#pool = pool;

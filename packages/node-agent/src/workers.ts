@@ -131,8 +131,26 @@ export class WorkerDataPlane implements DataPlane {
       if (this.#closing) return;
       // The other workers keep serving every pod (their SO_REUSEPORT listeners); bring this one back.
       o.log.error({ worker: index, code }, 'data-plane worker exited; restarting it');
-      setTimeout(() => void this.#respawn(index), 500).unref();
+      setTimeout(() => {
+        const done = this.#respawn(index);
+        for (const waiter of this.#respawnWaiters.splice(0)) void done.then(waiter);
+      }, 500).unref();
     });
+  }
+
+  readonly #respawnWaiters: (() => void)[] = [];
+
+  /**
+   * Recycles one worker thread (operators: e.g. one that misbehaves): it is terminated — its accept queue
+   * moves to the other workers' SO_REUSEPORT listeners, its open connections end — then restarted and every
+   * pod re-bound on it, as after a crash. Resolves once the new worker serves again.
+   */
+  async recycle(index: number): Promise<void> {
+    const handle = this.#workers[index];
+    if (handle === undefined) throw new Error(`no worker ${index} (there are ${this.#workers.length})`);
+    const restarted = new Promise<void>((resolve) => this.#respawnWaiters.push(resolve));
+    await handle.worker.terminate();
+    await restarted;
   }
 
   async #respawn(index: number): Promise<void> {
