@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { TestCa } from '@weft/testkit';
+import { TestCa, waitFor } from '@weft/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configsFromYaml, plainGet, startTestGateway, statusBackend } from './test-fixtures.js';
 
@@ -170,7 +170,7 @@ data:
 });
 
 describe('egress gateway with ALLOW_ANY (Istio default)', () => {
-  it('passes a request for an undeclared host through in plaintext to host:port', async () => {
+  it('passes an undeclared host through to the HBONE original destination only, never to a Host', async () => {
     const backend = await statusBackend();
     const gw = await startTestGateway({
       mode: 'egress',
@@ -184,8 +184,36 @@ spec:
 `),
     });
     try {
-      const r = await plainGet(gw.port(80), `127.0.0.1:${backend.port}`, '/status/207');
-      expect(r.status).toBe(207);
+      // A Gateway port has no original destination: the Host header must not pick one (no open proxy).
+      const direct = await plainGet(gw.port(80), `127.0.0.1:${backend.port}`, '/status/207');
+      expect(direct.status).toBe(502);
+      expect(direct.body).toContain('no original destination');
+      // HBONE in: the CONNECT authority is where the workload was going.
+      const decision = await gw.gateway.connectHandler({
+        peerIdentity: 'spiffe://cluster.local/ns/prod/sa/orders',
+        peerIdentities: ['spiffe://cluster.local/ns/prod/sa/orders'],
+        authority: `127.0.0.1:${backend.port}`,
+        host: '127.0.0.1',
+        port: backend.port,
+        headers: {},
+        connection: {
+          remoteAddress: '127.0.0.1',
+          remotePort: 1,
+          localAddress: '127.0.0.1',
+          localPort: 15008,
+        },
+        signal: new AbortController().signal,
+      } as unknown as Parameters<typeof gw.gateway.connectHandler>[0]);
+      if (!('upstream' in decision)) throw new Error(`refused: ${decision.reason}`);
+      const tunnel = decision.upstream;
+      let text = '';
+      tunnel.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      tunnel.write('GET /status/207 HTTP/1.1\r\nhost: unknown.example\r\nconnection: close\r\n\r\n');
+      await waitFor(() => text.includes('\r\n\r\n'));
+      expect(text).toMatch(/^HTTP\/1\.1 207/);
+      tunnel.destroy();
     } finally {
       await gw.close();
       await backend.close();

@@ -137,12 +137,16 @@ export function createGateway(options: GatewayOptions): Gateway {
     for (const p of table.problems) logger.warn({ code: GatewayErrorCode.BadRoute }, p);
     return table;
   };
+  // Connections that came in over HBONE: their CONNECT authority is the workload's original destination.
+  const viaHbone = new WeakSet<ConnInfo>();
   const router = new GatewayRouter({
     mode: options.mode,
     view,
     index,
     table: currentTable,
     outboundTrafficPolicy: options.outboundTrafficPolicy ?? 'ALLOW_ANY',
+    originalDestination: (conn) =>
+      viaHbone.has(conn) ? { ip: conn.dest.ip, port: conn.dest.port } : undefined,
   });
   const connector = originatingConnector({
     base: options.connector,
@@ -275,6 +279,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const connectHandler: ConnectHandler = (request: ConnectRequest): ConnectDecision => {
     const conn = connInfo(request.peerIdentity, request.connection.remoteAddress, request.host, request.port);
+    viaHbone.add(conn);
     const [outer, inner] = duplexPair();
     inner.remoteAddress = request.connection.remoteAddress;
     inner.remotePort = request.connection.remotePort;

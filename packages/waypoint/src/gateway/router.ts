@@ -2,7 +2,7 @@
  * The engine's RequestRouter for gateways. Ingress: VirtualService / HTTPRoute by host and path, then
  * the destination's endpoints (404 without a route, 503 for an unknown destination). Egress: the same
  * routes if any bind this gateway, else the request's Host as declared by a ServiceEntry; unknown hosts
- * pass through with ALLOW_ANY and get 502 with REGISTRY_ONLY. Every external endpoint handed out
+ * go to the original destination with ALLOW_ANY (HBONE in only) and get 502 otherwise. Every external endpoint handed out
  * carries the DestinationRule TLS origination for its host and port.
  */
 
@@ -24,6 +24,11 @@ export interface GatewayRouterOptions {
   readonly index: EndpointIndex;
   readonly table: () => RouteTable;
   readonly outboundTrafficPolicy: OutboundTrafficPolicy;
+  /**
+   * The original destination of a connection that has one (HBONE in: the CONNECT authority), where
+   * ALLOW_ANY passes unknown hosts through; connections to a Gateway port have none.
+   */
+  readonly originalDestination?: (conn: ConnInfo) => { ip: string; port: number } | undefined;
 }
 
 export function endpointKey(ep: Pick<Endpoint, 'ip' | 'port' | 'poolKey'>): string {
@@ -103,19 +108,27 @@ export class GatewayRouter implements RequestRouter {
     const port = portOfAuthority(head.authority);
     const up = host === '' ? undefined : resolveUpstream(this.#o.view, this.#o.index, host, port, '');
     if (up !== undefined) return this.#withPlans(up);
-    if (this.#o.outboundTrafficPolicy === 'REGISTRY_ONLY' || host === '') {
+    // ALLOW_ANY passes through to where the workload was connecting (like Istio's PassthroughCluster),
+    // never to a host named by the request: that would make the gateway an open proxy.
+    const original =
+      this.#o.outboundTrafficPolicy === 'ALLOW_ANY' ? this.#o.originalDestination?.(conn) : undefined;
+    if (original === undefined || host === '') {
+      const why =
+        this.#o.outboundTrafficPolicy === 'REGISTRY_ONLY'
+          ? 'outboundTrafficPolicy is REGISTRY_ONLY'
+          : 'the connection has no original destination to pass through to';
       return {
         status: 502,
-        body: `${GatewayErrorCode.UnknownHost}: ${host || '(no host)'} is not declared by a ServiceEntry and outboundTrafficPolicy is REGISTRY_ONLY`,
+        body: `${GatewayErrorCode.UnknownHost}: ${host || '(no host)'} is not declared by a ServiceEntry and ${why}`,
         reason: `${GatewayErrorCode.UnknownHost}: ${host}`,
       };
     }
     return this.#withPlans({
       host,
-      port: port ?? 80,
-      endpoints: [{ workload: undefined, ip: host, port: port ?? 80 }],
+      port: original.port,
+      endpoints: [{ workload: undefined, ip: original.ip, port: original.port }],
       mesh: false,
-      dest: { ip: host, port: port ?? 80, appProtocol: undefined },
+      dest: { ip: original.ip, port: original.port, appProtocol: undefined },
     });
   }
 }
