@@ -185,11 +185,24 @@ async function main(): Promise<void> {
         await (await fetch(`http://127.0.0.1:${port}/debug/gc`, { method: 'POST' })).text();
       }
     };
+    const heap = async () =>
+      Promise.all(
+        ['node1', 'node2'].map(async (node) => {
+          const port = mesh.agents.get(node)?.adminPort;
+          const m = (await (await fetch(`http://127.0.0.1:${port}/debug/memory`)).json()) as {
+            heapUsed: number;
+            external: number;
+          };
+          return m.heapUsed + m.external;
+        }),
+      );
     await gc();
     const idleBefore = agents.map(procStats);
+    const heapBefore = await heap();
     const tunnels = await idleTunnels(mesh.pod('client').netnsPath, mesh.pod('server').ip, 8080, TUNNELS);
     await gc();
     const idleAfter = agents.map(procStats);
+    const heapAfter = await heap();
     const open = tunnels.sockets.length;
     results.idleTunnels = {
       requested: TUNNELS,
@@ -200,6 +213,11 @@ async function main(): Promise<void> {
         node1: Math.round(((idleAfter[0]?.rss ?? 0) - (idleBefore[0]?.rss ?? 0)) / Math.max(1, open)),
         node2: Math.round(((idleAfter[1]?.rss ?? 0) - (idleBefore[1]?.rss ?? 0)) / Math.max(1, open)),
       },
+      // V8 heap used + external buffers over every agent thread, after a forced GC: the live part.
+      heapBytesPerTunnel: {
+        node1: Math.round(((heapAfter[0] ?? 0) - (heapBefore[0] ?? 0)) / Math.max(1, open)),
+        node2: Math.round(((heapAfter[1] ?? 0) - (heapBefore[1] ?? 0)) / Math.max(1, open)),
+      },
     };
     tunnels.close();
   } finally {
@@ -208,14 +226,19 @@ async function main(): Promise<void> {
   const t = results.throughputMBps as Record<string, Record<string, number>>;
   const l = results.latency as { addedUs: { p50: number; p99: number } };
   const c = results.agentsAt1000rps as { vcpu: { total: number } };
-  const i = results.idleTunnels as { open: number; bytesPerTunnel: { node1: number; node2: number } };
+  const i = results.idleTunnels as {
+    open: number;
+    bytesPerTunnel: { node1: number; node2: number };
+    heapBytesPerTunnel: { node1: number; node2: number };
+  };
   process.stdout.write(`${JSON.stringify({ quick, workerThreads: WORKERS, results }, null, 2)}\n`);
   const ratio = (a: number | undefined, b: number | undefined) => ((a ?? 0) / Math.max(1, b ?? 0)).toFixed(2);
   process.stdout.write(
     `l4-path: 1 conn mesh ${t.conns1?.mesh} MB/s (x${ratio(t.conns1?.mesh, t.conns1?.stunnel)} stunnel, x${ratio(t.conns1?.mesh, t.conns1?.none)} none); ` +
       `8 conns mesh ${t.conns8?.mesh} MB/s (x${ratio(t.conns8?.mesh, t.conns8?.stunnel)} stunnel); ` +
       `1000 rps 1 KB added p50 ${l.addedUs.p50} us p99 ${l.addedUs.p99} us; agents ${c.vcpu.total} vCPU; ` +
-      `${i.open} idle tunnels ${i.bytesPerTunnel.node1}+${i.bytesPerTunnel.node2} B/tunnel\n`,
+      `${i.open} idle tunnels ${i.bytesPerTunnel.node1}+${i.bytesPerTunnel.node2} B/tunnel RSS, ` +
+      `${i.heapBytesPerTunnel.node1}+${i.heapBytesPerTunnel.node2} B/tunnel heap\n`,
   );
 }
 

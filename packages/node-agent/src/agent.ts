@@ -97,6 +97,21 @@ export class NodeAgent {
     return true;
   }
 
+  /**
+   * Memory per thread (V8 heap used + external buffers) and the process RSS: what a tunnel really holds
+   * shows here, where RSS keeps pages a burst once needed.
+   */
+  async memory(): Promise<{ rss: number; heapUsed: number; external: number; threads: number }> {
+    const own = process.memoryUsage();
+    const workers = this.#plane instanceof WorkerDataPlane ? await this.#plane.memory() : [];
+    return {
+      rss: own.rss,
+      heapUsed: workers.reduce((n, w) => n + w.heapUsed, own.heapUsed),
+      external: workers.reduce((n, w) => n + w.external, own.external),
+      threads: 1 + workers.length,
+    };
+  }
+
   /** Restarts data-plane worker `index` (see WorkerDataPlane.recycle); no-op without workers. */
   async recycleWorker(index: number): Promise<void> {
     if (this.#plane instanceof WorkerDataPlane) await this.#plane.recycle(index);

@@ -127,6 +127,10 @@ export async function main(argv: readonly string[]): Promise<void> {
         const body = `${JSON.stringify({ connections: list }, null, 2)}\n`;
         res.writeHead(200, { 'content-type': 'application/json' }).end(body);
       },
+      '/debug/memory': async (_req, res) => {
+        const body = `${JSON.stringify(await agent.memory())}\n`;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      },
       // Only with node --expose-gc: lets a benchmark measure live memory (e.g. per idle tunnel).
       '/debug/gc': async (req, res) => {
         if (req.method !== 'POST') {

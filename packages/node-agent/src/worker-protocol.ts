@@ -25,7 +25,8 @@ export type ToWorker =
   | { t: 'metrics'; id: number }
   | { t: 'drain'; id: number; ms: number }
   | { t: 'gc'; id: number }
-  | { t: 'connections'; id: number };
+  | { t: 'connections'; id: number }
+  | { t: 'memory'; id: number };
 
 export type FromWorker =
   | { t: 'reply'; id: number; value?: unknown; error?: { code: string; message: string } }

@@ -148,6 +148,10 @@ function run(): void {
         return reply(msg.id, plane.stats());
       case 'metrics':
         return reply(msg.id, registry.getMetricsAsJSON());
+      case 'memory': {
+        const m = process.memoryUsage();
+        return reply(msg.id, Promise.resolve({ heapUsed: m.heapUsed, external: m.external }));
+      }
       case 'connections':
         return reply(
           msg.id,

@@ -238,6 +238,13 @@ export class WorkerDataPlane implements DataPlane {
     return all.flat();
   }
 
+  /** Heap used + external memory of every worker's isolate. */
+  async memory(): Promise<{ heapUsed: number; external: number }[]> {
+    return Promise.all(
+      this.#workers.map((w) => w.request<{ heapUsed: number; external: number }>({ t: 'memory' })),
+    );
+  }
+
   /** A full GC in every worker (only with --expose-gc; benchmarks). */
   async gc(): Promise<void> {
     await Promise.all(this.#workers.map((w) => w.request({ t: 'gc' })));
