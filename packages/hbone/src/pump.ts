@@ -19,24 +19,28 @@ export interface PumpOptions {
   bufferLimit?: number;
 }
 
-/** Uncork every destination written this turn of the event loop in one shared setImmediate. */
-const corked: Direction[] = [];
-let uncorkScheduled = false;
+/** Directions written this turn of the event loop; one shared setImmediate ends the turn for all of them. */
+const batched: Direction[] = [];
+let flushScheduled = false;
 
-function uncorkAll(): void {
-  uncorkScheduled = false;
-  for (let i = 0; i < corked.length; i++) {
-    const d = corked[i]!;
-    d.corked = false;
-    d.dst.uncork();
+function endTurn(): void {
+  flushScheduled = false;
+  for (let i = 0; i < batched.length; i++) {
+    const d = batched[i]!;
+    d.wroteThisTurn = false;
+    if (d.corked) {
+      d.corked = false;
+      d.dst.uncork();
+    }
   }
-  corked.length = 0;
+  batched.length = 0;
 }
 
 /** One direction of a pump; its handlers are bound once per connection, never per chunk. */
 class Direction {
   bytes = 0;
   corked = false;
+  wroteThisTurn = false;
   readonly onData: (chunk: Buffer) => void;
   readonly onDrain: () => void;
   readonly onEnd: () => void;
@@ -49,13 +53,19 @@ class Direction {
     this.onData = (chunk) => {
       this.bytes += chunk.length;
       const dst = this.dst;
+      // The first chunk of a turn goes out at once (latency); later ones in the same turn are corked and
+      // leave together in one writev when the turn ends (throughput).
       if (!this.corked) {
-        this.corked = true;
-        dst.cork();
-        corked.push(this);
-        if (!uncorkScheduled) {
-          uncorkScheduled = true;
-          setImmediate(uncorkAll);
+        if (this.wroteThisTurn) {
+          this.corked = true;
+          dst.cork();
+        } else {
+          this.wroteThisTurn = true;
+          batched.push(this);
+          if (!flushScheduled) {
+            flushScheduled = true;
+            setImmediate(endTurn);
+          }
         }
       }
       // write() returning false guarantees a later 'drain', so pausing here can always resume.
