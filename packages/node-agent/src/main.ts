@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { setDefaultHighWaterMark } from 'node:stream';
-import { CertificateManager, IstioCaClient, TrustBundle, TrustDomains } from '@weft/certs';
+import { startPilotCertificates, TrustDomains } from '@weft/certs';
 import { componentLogger, createLogger, createRegistry, Readiness, startAdminServers } from '@weft/telemetry';
 import { errorMessage } from '@weft/telemetry/errors';
 import { XdsClient } from '@weft/xds';
@@ -53,21 +53,19 @@ export async function main(argv: readonly string[]): Promise<void> {
     },
     logger: componentLogger(logger, 'xds'),
   });
-  const bundle = new TrustBundle(rootPem === undefined ? [] : [rootPem]);
-  const signer = new IstioCaClient({
+  // Certificates from pilot's CA, with the trust bundle followed over pilot's bundle stream so a staged
+  // root rotation (add → switch → retire) reaches this agent without a restart.
+  const pilotCerts = startPilotCertificates({
     address: config.caAddress,
-    roots: () => bundle.roots,
+    rootPem: rootPem === undefined ? [] : [rootPem],
     token,
     clusterId: config.clusterId,
     impersonate: true,
-  });
-  const certs = new CertificateManager({
-    signer,
-    bundle,
     ttlSeconds: config.secretTtlSeconds,
     registry,
     logger: componentLogger(logger, 'certs'),
   });
+  const certs = pilotCerts.client;
   const agent = await NodeAgent.start({
     view: xds.store,
     identity: caIdentityProvider(certs, new TrustDomains(config.trustDomain)),
@@ -99,8 +97,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     readiness.markNotReady('shutdown', 'draining');
     await lifecycle.close().catch(() => undefined);
     await agent.close({ drainMs: config.drainSeconds * 1000, uninstall: config.uninstallOnExit });
-    certs.close();
-    signer.close();
+    pilotCerts.close();
     // The xDS client has no stop yet: process.exit below ends its stream.
     await admin.close();
     log.info('stopped');

@@ -21,6 +21,16 @@ function store() {
     workload({ name: 'legacy', ip: '10.44.2.20', hbone: false }),
     workload({ name: 'wp', ip: '10.44.1.50', sa: 'waypoint' }),
     workload({
+      name: 'wp-svc-1',
+      ip: '10.44.2.50',
+      sa: 'waypoint',
+      services: {
+        'default/waypoint.default.svc.cluster.local': [
+          { servicePort: 15008, targetPort: 15008, appProtocol: 'TCP' },
+        ],
+      },
+    }),
+    workload({
       name: 'behind',
       ip: '10.44.2.30',
       waypoint: { address: { network: '', ip: '10.44.1.50' }, hboneMtlsPort: 15008 },
@@ -30,6 +40,14 @@ function store() {
     s,
     service({ name: 'web', vip: '10.96.0.10', ports: [[80, 8080]] }),
     service({ name: 'empty', vip: '10.96.0.11', ports: [[80, 80]] }),
+    service({ name: 'waypoint', vip: '10.96.0.50', ports: [[15008, 15008]] }),
+    service({
+      name: 'via-vip',
+      vip: '10.96.0.13',
+      ports: [[80, 80]],
+      // How pilot names a waypoint: by its Service VIP, not a pod IP.
+      waypoint: { address: { network: '', ip: '10.96.0.50' }, hboneMtlsPort: 15008 },
+    }),
     service({
       name: 'waypointed',
       vip: '10.96.0.12',
@@ -82,6 +100,15 @@ describe('routeOutbound', () => {
       kind: 'hbone',
       nextHop: { host: '10.44.1.50', port: 15008 },
       authority: '10.96.0.12:80',
+      expectedIdentities: ['spiffe://cluster.local/ns/default/sa/waypoint'],
+    });
+  });
+
+  it('sends traffic for a service whose waypoint is named by its Service VIP to a waypoint endpoint', () => {
+    expect(routeOutbound(store(), '10.96.0.13', 80)).toMatchObject({
+      kind: 'hbone',
+      nextHop: { host: '10.44.2.50', port: 15008 },
+      authority: '10.96.0.13:80',
       expectedIdentities: ['spiffe://cluster.local/ns/default/sa/waypoint'],
     });
   });

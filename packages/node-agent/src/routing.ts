@@ -76,13 +76,19 @@ function capacity(w: Workload): number {
   return typeof c === 'number' && c > 0 ? c : 1;
 }
 
-/** The waypoint workload behind a GatewayAddress (by address, or by service hostname → an endpoint). */
+/** The waypoint workload behind a GatewayAddress (a pod IP, a Service VIP or a service hostname → an endpoint). */
 function resolveWaypoint(
   view: DiscoveryView,
   gw: GatewayAddress,
   random: () => number,
 ): Workload | undefined {
-  if (gw.address !== undefined) return view.workloadByIp(gw.address.ip);
+  if (gw.address !== undefined) {
+    // Pilot names a waypoint by its Service VIP (as istiod does); a pod IP names one instance.
+    const direct = view.workloadByIp(gw.address.ip);
+    if (direct !== undefined) return direct;
+    const svc = view.serviceByIp(gw.address.ip);
+    return svc === undefined ? undefined : pick(endpointsOf(view, svc), random, capacity);
+  }
   if (gw.hostname !== undefined) {
     const svc = view.services.get(`${gw.hostname.namespace}/${gw.hostname.hostname}`);
     if (svc === undefined) return undefined;
