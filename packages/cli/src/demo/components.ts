@@ -14,7 +14,6 @@ import { netnsHttpStatus } from './netns-probe.js';
 import { httpStatus, logMatches, waitUntil } from './probe.js';
 import { checkWaypointRoute } from './route-check.js';
 import { type Starter, tokenFor } from './starter.js';
-import { addressWaypointByHostname } from './waypoint-address.js';
 
 export async function startPilot(s: Starter, root: string): Promise<boolean> {
   if (!appPresent('pilot', root)) {
@@ -331,36 +330,13 @@ export async function startIngress(
   });
 }
 
-/**
- * Checks that waypoint Services go through the waypoint. If the agents bypass it when it is addressed
- * by its Service VIP, retries with the waypoint addressed by hostname (see waypoint-address.ts) and says
- * so; otherwise reports the L7 steps as not working.
- */
+/** Checks that waypoint Services go through the waypoint; otherwise the L7 steps are reported as not working. */
 export async function checkRoute(s: Starter, layout: DemoLayout): Promise<void> {
-  const dir = s.state.stateDir;
-  let route = await checkWaypointRoute(dir, layout);
-  if (route === undefined) return;
-  let note = '';
-  const wp = layout.pods.find((p) => p.role === 'waypoint');
-  const gateway = wp?.labels['gateway.networking.k8s.io/gateway-name'];
-  if (!route.ok && wp !== undefined && gateway !== undefined) {
-    const first = route.detail;
-    const file = await addressWaypointByHostname(s.state.configDir, wp.namespace, gateway);
-    if (file !== undefined) {
-      for (let i = 0; i < 10 && route?.ok !== true; i++) {
-        await new Promise((r) => setTimeout(r, 500));
-        route = await checkWaypointRoute(dir, layout);
-      }
-      note =
-        route?.ok === true
-          ? ` (the agents bypassed the waypoint while it was addressed by its Service VIP, so the demo addresses it by hostname: clusterIP removed from ${file})`
-          : ` (also tried addressing the waypoint by hostname; first attempt: ${first})`;
-    }
-  }
+  const route = await checkWaypointRoute(s.state.stateDir, layout);
   if (route === undefined) return;
   await s.component({
     name: 'waypoint-route',
     ok: route.ok,
-    detail: route.ok ? `${route.detail}${note}` : `${DemoErrorCode.ComponentMissing}: ${route.detail}${note}`,
+    detail: route.ok ? route.detail : `${DemoErrorCode.ComponentMissing}: ${route.detail}`,
   });
 }
