@@ -1,4 +1,8 @@
-import { createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { spiffeIdsOf } from '@weft/certs';
+
+/** The SPIFFE URI SANs of a peer certificate (the certificate library's parser). */
+export { spiffeIdsOf };
 
 /**
  * How HBONE gets certificates: the caller (a certificate library) provides them; this package never
@@ -22,20 +26,6 @@ export function trustDomainOf(spiffeId: string): string | undefined {
   const slash = spiffeId.indexOf('/', SPIFFE_PREFIX.length);
   const domain = spiffeId.slice(SPIFFE_PREFIX.length, slash === -1 ? undefined : slash);
   return domain.length > 0 ? domain.toLowerCase() : undefined;
-}
-
-/**
- * The SPIFFE URI SANs of a peer certificate, in certificate order. Node formats subjectaltname as
- * `URI:spiffe://a, DNS:b`; a comma inside a URI would be quoted, which SPIFFE IDs never need.
- */
-export function spiffeIdsOf(cert: PeerCertificate | undefined): string[] {
-  const san = cert?.subjectaltname;
-  if (typeof san !== 'string' || san.length === 0) return [];
-  const out: string[] = [];
-  for (const part of san.split(', ')) {
-    if (part.startsWith('URI:spiffe://')) out.push(part.slice(4));
-  }
-  return out;
 }
 
 /** Istio's rule: a peer is in our mesh when one of its SPIFFE SANs is in one of our trust domains. */
