@@ -4,7 +4,7 @@
  * The control thread (NodeAgent) owns capture rules, certificates, discovery and the lifecycle protocol.
  */
 import type { Logger, Registry } from '@weft/telemetry';
-import { authorize } from './authz.js';
+import { authorize, followAuthorizations } from './authz.js';
 import { ConnectionTracker } from './connections.js';
 import type { DiscoveryView } from './discovery.js';
 import type { IdentityProvider } from './identity.js';
@@ -66,6 +66,9 @@ export class LocalDataPlane implements DataPlane {
   constructor(options: LocalDataPlaneOptions) {
     this.#o = options;
     this.#recorder = new TrafficRecorder(trafficMetrics(options.registry), options.accessLog);
+    // Before the re-check listener: a policy change must reach the compiled index before open
+    // connections are re-authorized against it.
+    followAuthorizations(options.view);
     this.#unsubscribe = options.view.onChange(() =>
       recheckConnections(options.view, this.tracker, options.log),
     );
