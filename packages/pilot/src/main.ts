@@ -184,6 +184,8 @@ export async function startPilot(
         ...(source instanceof KubernetesSource ? { informers: source.stats() } : {}),
       }),
       ports: config.ports,
+      // Metrics and readiness listen where xDS does (--host); admin stays on loopback.
+      host: config.host,
       ...(ca === undefined ? {} : { adminRoutes: ca.adminRoutes }),
     });
     closers.push(() => admin.close());
