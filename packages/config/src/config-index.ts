@@ -42,6 +42,8 @@ export interface GatewayInfo {
   readonly addresses: readonly string[];
   /** TLS credentialName / certificateRefs secret names (namespace-local). */
   readonly credentialNames: readonly string[];
+  /** networking.istio.io Gateway spec.selector: the gateway pods it configures (empty for Gateway API). */
+  readonly selector: Readonly<Record<string, string>>;
 }
 
 export interface ConfigIndex {
@@ -108,6 +110,8 @@ function readGateway(o: KubeObject): GatewayInfo {
     waypointFor: wf === 'workload' || wf === 'all' || wf === 'none' ? wf : 'service',
     addresses,
     credentialNames,
+    selector:
+      o.group === ISTIO_NETWORKING_GROUP ? ((rec(spec.selector) ?? {}) as Record<string, string>) : {},
   };
 }
 

@@ -205,6 +205,19 @@ describe('incremental translation', () => {
 });
 
 describe('what L7 consumers receive', () => {
+  it("sends a Gateway's credential Secrets from its gateway pods' namespace too, as Istio reads them there", () => {
+    const yaml =
+      ns('istio-system') +
+      ns('app') +
+      'apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: ingress, namespace: app}\nspec:\n  selector: {istio: ingressgateway}\n  servers: [{port: {number: 443, name: https, protocol: HTTPS}, hosts: ["*"], tls: {mode: MUTUAL, credentialName: cred}}]\n---\n' +
+      pod('ingress-0', 'istio-system', '10.0.0.9', { labels: { istio: 'ingressgateway' } }) +
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: cred, namespace: istio-system}\ndata: {tls.crt: eA==}\n---\n' +
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: other, namespace: istio-system}\ndata: {tls.crt: eA==}\n';
+    const keys = [...compile(yaml).translation.state.configs.keys()];
+    expect(keys).toContain('Secret/istio-system/cred');
+    expect(keys).not.toContain('Secret/istio-system/other');
+  });
+
   it('sends Secrets only when a Gateway references them, and workload waypoints only when the waypoint serves workloads', () => {
     const yaml =
       ns('gw') +
