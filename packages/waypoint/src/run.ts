@@ -5,11 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import {
   type CertificateClient,
-  CertificateManager,
   FileCertificateClient,
-  IstioCaClient,
-  TrustBundle,
-  TrustBundleWatcher,
+  startPilotCertificates,
   TrustDomains,
   tlsCredentials,
 } from '@weft/certs';
@@ -43,68 +40,76 @@ export async function certificates(
     await client.start();
     return { client, stop: () => client.close() };
   }
-  const rootPem = await readFile(config.caRootCert as string, 'utf8');
-  const bundle = new TrustBundle(rootPem);
-  const roots = () => bundle.roots;
-  const watcher = new TrustBundleWatcher({
+  const pilot = startPilotCertificates({
     address: config.caAddress,
-    roots,
-    bundle,
+    rootPem: await readFile(config.caRootCert as string, 'utf8'),
     token,
-    logger,
     clusterId: config.clusterId,
-  });
-  watcher.start();
-  const client = new CertificateManager({
-    signer: new IstioCaClient({
-      address: config.caAddress,
-      roots,
-      token,
-      impersonate: false,
-      clusterId: config.clusterId,
-    }),
-    bundle,
+    impersonate: false,
     registry,
     logger,
   });
-  return {
-    client,
-    stop: () => {
-      watcher.stop();
-      client.close();
-    },
-  };
+  return { client: pilot.client, stop: () => pilot.close() };
 }
 
-export async function runWaypoint(config: WaypointConfig, logger: Logger): Promise<RunningWaypoint> {
+/** What both process modes start with: identity, bootstrap token, certificates and HBONE credentials. */
+export async function startIdentity(
+  config: WaypointConfig,
+  logger: Logger,
+  registry: ReturnType<typeof createRegistry>,
+): Promise<{
+  identity: string;
+  token: () => string | undefined;
+  certs: { client: CertificateClient; stop: () => void };
+  credentials: Awaited<ReturnType<typeof tlsCredentials>>;
+}> {
   const identity = waypointIdentity(config);
-  const registry = createRegistry({ defaultLabels: { component: 'weft-waypoint' } });
-  const readiness = new Readiness();
-  readiness.require('certificate', 'waiting for the first certificate');
-  readiness.require('xds', 'waiting for the first discovery state');
   const tokenText =
     config.tokenFile === undefined ? undefined : (await readFile(config.tokenFile, 'utf8')).trim();
   const token = () => tokenText;
-  const log = componentLogger(logger, 'main');
-  const certs = await certificates(config, identity, logger, registry, token);
+  const certs = await certificates(config, identity, componentLogger(logger, 'certs'), registry, token);
   const credentials = await tlsCredentials(certs.client, identity, new TrustDomains(config.trustDomain));
-  readiness.markReady('certificate');
+  return { identity, token, certs, credentials };
+}
 
+/** The started delta xDS client of a waypoint or gateway; the role decides what pilot sends it. */
+export async function startDiscovery(
+  config: WaypointConfig,
+  role: 'waypoint' | 'gateway',
+  token: () => string | undefined,
+  logger: Logger,
+): Promise<XdsClient> {
   const rootPem = config.caRootCert === undefined ? undefined : await readFile(config.caRootCert, 'utf8');
   const xds = new XdsClient({
     address: config.xdsAddress,
     ...(config.xdsTls && rootPem !== undefined ? { tls: { ca: rootPem } } : {}),
     token,
     node: {
-      id: `waypoint~${config.podIp}~${config.podName}.${config.namespace}~${config.namespace}.svc.cluster.local`,
+      id: `${role === 'gateway' ? 'router' : 'waypoint'}~${config.podIp}~${config.podName}.${config.namespace}~${config.namespace}.svc.cluster.local`,
       nodeName: config.nodeName,
-      role: 'waypoint',
+      role,
       namespace: config.namespace,
-      metadata: { WAYPOINT_NAME: config.waypointName, SERVICE_ACCOUNT: config.serviceAccount },
+      metadata: {
+        [role === 'gateway' ? 'GATEWAY_NAME' : 'WAYPOINT_NAME']: config.waypointName,
+        SERVICE_ACCOUNT: config.serviceAccount,
+      },
     },
     logger: componentLogger(logger, 'xds'),
   });
   xds.start();
+  return xds;
+}
+
+export async function runWaypoint(config: WaypointConfig, logger: Logger): Promise<RunningWaypoint> {
+  const registry = createRegistry({ defaultLabels: { component: 'weft-waypoint' } });
+  const readiness = new Readiness();
+  readiness.require('certificate', 'waiting for the first certificate');
+  readiness.require('xds', 'waiting for the first discovery state');
+  const log = componentLogger(logger, 'main');
+  const { identity, token, certs, credentials } = await startIdentity(config, logger, registry);
+  readiness.markReady('certificate');
+
+  const xds = await startDiscovery(config, 'waypoint', token, logger);
   void xds.whenSynced().then(() => readiness.markReady('xds'));
 
   const pool = createHbonePool({ credentials, logger });

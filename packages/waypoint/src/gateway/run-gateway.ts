@@ -5,15 +5,13 @@
  * admin/metrics/readiness.
  */
 import { readFile } from 'node:fs/promises';
-import { TrustDomains, tlsCredentials } from '@weft/certs';
 import { createHbonePool, createHboneServer } from '@weft/hbone';
 import { componentLogger, createRegistry, type Logger, Readiness, startAdminServers } from '@weft/telemetry';
 import { errorMessage } from '@weft/telemetry/errors';
-import { XdsClient } from '@weft/xds';
-import { type WaypointConfig, waypointIdentity } from '../config.js';
+import type { WaypointConfig } from '../config.js';
 import { httpFetcher } from '../jwks.js';
 import type { MeshView } from '../mesh-view.js';
-import { certificates, type RunningWaypoint } from '../run.js';
+import { type RunningWaypoint, startDiscovery, startIdentity } from '../run.js';
 import { hboneConnector } from '../upstream.js';
 import {
   CombinedCredentials,
@@ -35,17 +33,12 @@ export async function runGateway(
   settings: GatewaySettings,
   logger: Logger,
 ): Promise<RunningGateway> {
-  const identity = waypointIdentity(config);
   const registry = createRegistry({ defaultLabels: { component: `weft-${settings.mode}-gateway` } });
   const readiness = new Readiness();
   readiness.require('certificate', 'waiting for the first certificate');
   readiness.require('config', 'waiting for the first configuration');
-  const tokenText =
-    config.tokenFile === undefined ? undefined : (await readFile(config.tokenFile, 'utf8')).trim();
-  const token = () => tokenText;
   const log = componentLogger(logger, 'main');
-  const certs = await certificates(config, identity, componentLogger(logger, 'certs'), registry, token);
-  const credentials = await tlsCredentials(certs.client, identity, new TrustDomains(config.trustDomain));
+  const { identity, token, certs, credentials } = await startIdentity(config, logger, registry);
   readiness.markReady('certificate');
 
   let view: MeshView;
@@ -58,21 +51,7 @@ export async function runGateway(
     view = dirView;
     stopView = async () => dirView.close();
   } else {
-    const rootPem = config.caRootCert === undefined ? undefined : await readFile(config.caRootCert, 'utf8');
-    const xds = new XdsClient({
-      address: config.xdsAddress,
-      ...(config.xdsTls && rootPem !== undefined ? { tls: { ca: rootPem } } : {}),
-      token,
-      node: {
-        id: `router~${config.podIp}~${config.podName}.${config.namespace}~${config.namespace}.svc.cluster.local`,
-        nodeName: config.nodeName,
-        role: 'gateway',
-        namespace: config.namespace,
-        metadata: { GATEWAY_NAME: config.waypointName, SERVICE_ACCOUNT: config.serviceAccount },
-      },
-      logger: componentLogger(logger, 'xds'),
-    });
-    xds.start();
+    const xds = await startDiscovery(config, 'gateway', token, logger);
     void xds.whenSynced().then(() => readiness.markReady('config'));
     view = xds.store;
     stopView = () => xds.close();
