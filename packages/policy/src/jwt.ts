@@ -4,21 +4,11 @@
  * jwt_authn order: format → issuer → exp/nbf (60 s skew) → audiences → keys/signature).
  */
 import type { AuthAttributes } from './attributes.js';
-import type { ClaimToHeader, JwtHeaderLocation, JwtRule, RequestAuthentication } from './types.js';
+import type { JwtHeaderLocation, JwtRule, RequestAuthentication } from './types.js';
 
-export interface JwtProvider {
-  readonly issuer: string;
-  readonly audiences: readonly string[];
-  readonly jwksUri?: string;
-  readonly jwks?: string;
-  /** Defaults applied: `Authorization: Bearer <t>` and `?access_token=` when no location is set. */
-  readonly fromHeaders: readonly JwtHeaderLocation[];
-  readonly fromParams: readonly string[];
-  readonly fromCookies: readonly string[];
-  readonly forwardOriginalToken: boolean;
-  readonly outputPayloadToHeader?: string;
-  readonly outputClaimToHeaders: readonly ClaimToHeader[];
-  readonly timeoutMs?: number;
+/** A validated jwtRule with Istio's defaults applied (`Authorization: Bearer <t>` and `?access_token=`
+ * when no location is set), and where it came from. */
+export interface JwtProvider extends JwtRule {
   /** `namespace/name` of the RequestAuthentication and the rule index. */
   readonly source: string;
   readonly ruleIndex: number;
