@@ -5,15 +5,7 @@
  * can ask a node agent's admin endpoint instead (--admin).
  */
 import type { ConfigIndex, PodInfo } from '@weft/config';
-import {
-  compilePolicies,
-  type Decision,
-  type EffectiveMtlsMode,
-  effectivePeerAuthentication,
-  evaluate,
-  type RequestAttributes,
-  STATIC_STRICT_POLICY_NAME,
-} from '@weft/policy';
+import { type EffectiveMtlsMode, effectivePeerAuthentication, STATIC_STRICT_POLICY_NAME } from '@weft/policy';
 import { type AgentDump, adminUrl, getJson } from '../admin-client.js';
 import {
   type Command,
@@ -24,7 +16,8 @@ import {
   type ParsedArgs,
 } from '../command.js';
 import { enrollment, loadConfigDir, type PodRef, parsePodRef } from '../config-dir.js';
-import { fields, formatData, type OutputFormat, outputFormat, paint, toYaml } from '../output.js';
+import { fields, formatData, type OutputFormat, outputFormat, paint } from '../output.js';
+import { checkAuthz } from './check-authz.js';
 
 export interface TlsCheck {
   pod: string;
@@ -178,165 +171,6 @@ async function checkTls(
   return check.mutualTlsOnly ? EXIT_OK : EXIT_FAILED;
 }
 
-export interface AuthzCheck {
-  source: string;
-  destination: string;
-  request: { principal: string | null; port: number; method?: string; path?: string };
-  allowed: boolean;
-  /** Who decided: a policy, the PeerAuthentication, or that nothing is enforced. */
-  decidedBy: 'authorization-policy' | 'no-policy' | 'peer-authentication' | 'not-in-mesh';
-  reason: string;
-  policy: string | null;
-  ruleIndex: number | null;
-  rule: unknown;
-  enforcedAt: 'weft-node (L4)' | 'waypoint (L7)' | 'nowhere';
-  /** file:line of the deciding policy. */
-  location?: string;
-}
-
-function describeAuthz(io: CommandIo, c: AuthzCheck, format: OutputFormat): void {
-  if (format !== 'text') {
-    io.stdout(formatData(c, format));
-    return;
-  }
-  const what = `${c.request.method ?? 'TCP'} ${c.request.path ?? ''}`.trim();
-  io.stdout(
-    fields([
-      [
-        'from',
-        `${c.source}${c.request.principal === null ? ' (plaintext, no identity)' : ` (${c.request.principal})`}`,
-      ],
-      ['to', `${c.destination} port ${c.request.port} ${what}`],
-      ['decision', c.allowed ? paint(io, 'green', 'ALLOW') : paint(io, 'red', 'DENY')],
-      ['because', c.reason],
-      ['enforced by', c.enforcedAt],
-    ]),
-  );
-  if (c.rule !== undefined && c.rule !== null)
-    io.stdout(
-      `rule ${c.ruleIndex} of ${c.policy}${c.location === undefined ? '' : ` (${c.location})`}:\n${toYaml(c.rule).replace(/^/gm, '  ').trimEnd()}\n`,
-    );
-}
-
-async function checkAuthz(
-  args: ParsedArgs,
-  io: CommandIo,
-  format: OutputFormat,
-  root: string,
-): Promise<number> {
-  const [srcArg, dstArg, method, path, ...extra] = args.positionals.slice(1);
-  const dir = args.flags['config-dir'];
-  if (
-    srcArg === undefined ||
-    dstArg === undefined ||
-    extra.length > 0 ||
-    (method !== undefined && path === undefined)
-  ) {
-    io.stderr(`usage: ${command.usage.split('\n')[1]}\n`);
-    return EXIT_USAGE;
-  }
-  if (dir === undefined) {
-    io.stderr('check authz needs --config-dir DIR (the YAML the mesh runs with)\n');
-    return EXIT_USAGE;
-  }
-  const port = Number(args.flags.port ?? '80');
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    io.stderr('--port must be a port number 1-65535\n');
-    return EXIT_USAGE;
-  }
-  const trustDomain = args.flags['trust-domain'] ?? 'cluster.local';
-  const index = loadConfigDir(dir, root);
-  const src = podFrom(index, parsePodRef(srcArg, args.flags.namespace), io, dir);
-  const dst = podFrom(index, parsePodRef(dstArg, args.flags.namespace), io, dir);
-  if (src === undefined || dst === undefined) return EXIT_USAGE;
-  const nsLabels = (p: PodInfo) => index.namespaces.get(p.namespace)?.labels ?? {};
-  const srcIn = enrollment(src.labels, nsLabels(src)).enrolled;
-  const dstIn = enrollment(dst.labels, nsLabels(dst));
-  const principal = srcIn ? `${trustDomain}/ns/${src.namespace}/sa/${src.serviceAccount}` : null;
-  const http = method === undefined ? undefined : { method: method.toUpperCase(), path: path ?? '/' };
-  const base = {
-    source: `${src.namespace}/${src.name}`,
-    destination: `${dst.namespace}/${dst.name}`,
-    request: { principal, port, ...(http === undefined ? {} : http) },
-  };
-  let result: AuthzCheck;
-  if (!dstIn.enrolled) {
-    result = {
-      ...base,
-      allowed: true,
-      decidedBy: 'not-in-mesh',
-      reason: `${base.destination} is not in the mesh (${dstIn.reason}): no policy is enforced`,
-      policy: null,
-      ruleIndex: null,
-      rule: null,
-      enforcedAt: 'nowhere',
-    };
-  } else {
-    const pa = effectivePeerAuthentication(
-      { namespace: dst.namespace, labels: dst.labels },
-      port,
-      index.peerAuthentications,
-      root,
-    );
-    if (principal === null && pa.mode === 'STRICT') {
-      result = {
-        ...base,
-        allowed: false,
-        decidedBy: 'peer-authentication',
-        reason: `plaintext refused: STRICT mTLS from ${pa.policy === null ? 'the mesh' : `PeerAuthentication ${pa.policy}`} and ${base.source} is not in the mesh`,
-        policy: pa.policy,
-        ruleIndex: null,
-        rule: null,
-        enforcedAt: 'weft-node (L4)',
-      };
-    } else {
-      const set = compilePolicies({
-        authorizationPolicies: index.authorizationPolicies,
-        rootNamespace: root,
-        trustDomain,
-      });
-      const request: RequestAttributes = {
-        ...(principal === null ? {} : { sourcePrincipal: principal }),
-        sourceNamespace: src.namespace,
-        ...(src.ips[0] === undefined ? {} : { sourceIp: src.ips[0] }),
-        ...(dst.ips[0] === undefined ? {} : { destinationIp: dst.ips[0] }),
-        destinationPort: port,
-        ...(http === undefined ? {} : { http }),
-      };
-      const decision: Decision = evaluate(
-        set.forWorkload({ namespace: dst.namespace, labels: dst.labels }),
-        request,
-      );
-      const policy = decision.policy;
-      // The rule as the user wrote it (with its file:line), not the compiled form.
-      const raw =
-        policy === undefined
-          ? undefined
-          : [...index.objects.values()].find(
-              (o) =>
-                o.kind === 'AuthorizationPolicy' &&
-                o.namespace === policy.namespace &&
-                o.name === policy.name,
-            );
-      const rules = (raw?.object.spec as { rules?: unknown[] } | undefined)?.rules;
-      const location = raw?.location === undefined ? undefined : `${raw.location.file}:${raw.location.line}`;
-      result = {
-        ...base,
-        allowed: decision.allowed,
-        decidedBy: policy === undefined ? 'no-policy' : 'authorization-policy',
-        reason: decision.reason,
-        policy: policy?.policy ?? null,
-        ruleIndex: decision.ruleIndex ?? null,
-        rule: decision.ruleIndex === undefined ? null : (rules?.[decision.ruleIndex] ?? null),
-        ...(location === undefined ? {} : { location }),
-        enforcedAt: http === undefined ? 'weft-node (L4)' : 'waypoint (L7)',
-      };
-    }
-  }
-  describeAuthz(io, result, format);
-  return result.allowed ? EXIT_OK : EXIT_FAILED;
-}
-
 export const command: Command = {
   name: 'check',
   summary: 'check a pod’s mutual TLS (tls) or an authorization decision (authz)',
@@ -358,7 +192,7 @@ export const command: Command = {
     const root = args.flags['root-namespace'] ?? 'istio-system';
     const [what] = args.positionals;
     if (what === 'tls') return checkTls(args, io, format, root);
-    if (what === 'authz') return checkAuthz(args, io, format, root);
+    if (what === 'authz') return checkAuthz(args, io, format, root, command.usage.split('\n')[1] ?? '');
     io.stderr(
       `${what === undefined ? 'missing' : `unknown check "${what}":`} expected tls or authz\n${command.usage}\n`,
     );

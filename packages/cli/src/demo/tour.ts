@@ -81,9 +81,10 @@ export function tourSteps(stateDir: string): TourStep[] {
       commands: [
         'weftctl demo exec web -- curl -s -X POST http://payments.prod/charge',
         `weftctl demo exec orders -- ${curl} -X POST http://payments.prod/charge`,
+        `weftctl check authz frontend/web-0 prod/payments-0 POST /charge --config-dir ${stateDir}/config`,
       ],
       expect:
-        'web gets 403 "RBAC: access denied" from the waypoint; orders gets 200 (the same `demo apply authz`)',
+        'web gets 403 "RBAC: access denied" from the waypoint; orders gets 200 (the same `demo apply authz`); check authz shows DENY at the waypoint (L7), ALLOW at the node agent (L4)',
       needs: ['pilot', 'node1', 'node2', 'capture', 'waypoint', 'waypoint-route'],
     },
     {
