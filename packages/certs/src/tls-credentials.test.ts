@@ -23,6 +23,8 @@ describe('tlsCredentials (what @weft/hbone consumes)', () => {
       ttlSeconds: 3600,
       keygen: async () => key,
       backoff: { initialMs: 3600_000, maxMs: 3600_000 },
+      // No jitter: renewal at exactly 50% (1,800 s), so advancing 1,900 s always crosses it.
+      random: () => 0.5,
     });
     const creds = await tlsCredentials(mgr, ID, new TrustDomains('cluster.local', ['old.example']));
     expect(creds.identity).toBe(ID);
