@@ -37,8 +37,8 @@ const skipReason = hasProtoc
   : ' (skipped: needs protoc, Debian protobuf-compiler; scripts/setup.sh installs it as root)';
 
 describe.skipIf(!hasProtoc)(`generated protobuf code is committed and current${skipReason}`, () => {
-  it('covers at least the wire-protocol packages', () => {
-    expect(withProtos).toEqual(expect.arrayContaining(['certs', 'xds']));
+  it('covers the wire-protocol package', () => {
+    expect(withProtos).toContain('xds');
   });
 
   it.each(withProtos)('%s: regenerating changes nothing', (pkg) => {

@@ -1,11 +1,8 @@
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import { Metadata } from '@grpc/grpc-js';
 import { errorMessage, type Logger, silentLogger } from '@weft/telemetry';
+import { type TrustBundleMessage, TrustBundleServiceClient } from '@weft/xds';
 import { type Clock, systemClock } from './clock.js';
-import {
-  type TrustBundle as TrustBundleMessage,
-  TrustBundleServiceClient,
-} from './gen/weft/ca/v1/trust_bundle.js';
 import { channelCredentials, channelOptions, type PilotConnection } from './grpc-tls.js';
 import type { TrustBundle } from './trust-bundle.js';
 

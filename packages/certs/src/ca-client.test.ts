@@ -8,20 +8,18 @@ import {
   status,
 } from '@grpc/grpc-js';
 import { TestCa } from '@weft/testkit';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { TrustBundleWatcher } from './bundle-watch.js';
-import { IstioCaClient } from './ca-client.js';
-import { generateKeyAndCsr } from './csr.js';
 import {
   type IstioCertificateRequest,
   type IstioCertificateResponse,
   IstioCertificateServiceService,
-} from './gen/istio/v1/auth/ca.js';
-import {
-  type TrustBundle as TrustBundleMessage,
+  type TrustBundleMessage,
   TrustBundleServiceService,
   type WatchTrustBundleRequest,
-} from './gen/weft/ca/v1/trust_bundle.js';
+} from '@weft/xds';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TrustBundleWatcher } from './bundle-watch.js';
+import { IstioCaClient } from './ca-client.js';
+import { generateKeyAndCsr } from './csr.js';
 import { startPilotCertificates } from './pilot-client.js';
 import { CsrSigner } from './testing.js';
 import { TrustBundle } from './trust-bundle.js';

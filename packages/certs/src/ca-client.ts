@@ -1,6 +1,6 @@
 import { type ChannelCredentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { WeftError } from '@weft/telemetry';
-import { IstioCertificateServiceClient } from './gen/istio/v1/auth/ca.js';
+import { IstioCertificateServiceClient } from '@weft/xds';
 import { channelCredentials, channelOptions, type PilotConnection } from './grpc-tls.js';
 import type { CertificateSigner } from './manager.js';
 

@@ -1,3 +1,14 @@
+// The CA's wire protocol lives with the other protocols in @weft/xds; re-exported for the CA's users.
+export {
+  IstioCertificateRequest,
+  IstioCertificateResponse,
+  type IstioCertificateServiceServer,
+  IstioCertificateServiceService,
+  TrustBundleMessage,
+  type TrustBundleServiceServer,
+  TrustBundleServiceService,
+  WatchTrustBundleRequest,
+} from '@weft/xds';
 export { TrustBundleWatcher, type TrustBundleWatcherOptions } from './bundle-watch.js';
 export { CA_ERROR_CODE_METADATA, caError, IstioCaClient, type IstioCaClientOptions } from './ca-client.js';
 export {
@@ -21,18 +32,6 @@ export {
 } from './csr.js';
 export * as der from './der.js';
 export { FileCertificateClient, type FileCertificateClientOptions } from './file-credentials.js';
-export {
-  IstioCertificateRequest,
-  IstioCertificateResponse,
-  type IstioCertificateServiceServer,
-  IstioCertificateServiceService,
-} from './gen/istio/v1/auth/ca.js';
-export {
-  TrustBundle as TrustBundleMessage,
-  type TrustBundleServiceServer,
-  TrustBundleServiceService,
-  WatchTrustBundleRequest,
-} from './gen/weft/ca/v1/trust_bundle.js';
 export type { PilotConnection } from './grpc-tls.js';
 export { CertificateManager, type CertificateManagerOptions, type CertificateSigner } from './manager.js';
 export { type CertMetrics, certMetrics } from './metrics.js';

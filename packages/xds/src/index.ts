@@ -36,11 +36,25 @@ export {
   Scope as AuthorizationScopeMsg,
 } from './gen/istio/security/authorization.js';
 export {
+  IstioCertificateRequest,
+  IstioCertificateResponse,
+  IstioCertificateServiceClient,
+  type IstioCertificateServiceServer,
+  IstioCertificateServiceService,
+} from './gen/istio/v1/auth/ca.js';
+export {
   Address as AddressMsg,
   Service as ServiceMsg,
   TunnelProtocol as TunnelProtocolMsg,
   Workload as WorkloadMsg,
 } from './gen/istio/workload/workload.js';
+export {
+  TrustBundle as TrustBundleMessage,
+  TrustBundleServiceClient,
+  type TrustBundleServiceServer,
+  TrustBundleServiceService,
+  WatchTrustBundleRequest,
+} from './gen/weft/ca/v1/trust_bundle.js';
 export { ConfigResource } from './gen/weft/config/v1/config.js';
 export { bytesToIp, ipToBytes } from './ip.js';
 export { resourceOf, roleFilter, stateToResources } from './resources.js';

@@ -32,7 +32,7 @@ function missing(): string | undefined {
   return undefined;
 }
 const reason = missing();
-const proto = join(import.meta.dirname, '..', '..', '..', 'certs', 'proto');
+const proto = join(import.meta.dirname, '..', '..', '..', 'xds', 'proto');
 
 const CLIENT = `
 import json, sys, grpc
