@@ -56,6 +56,38 @@ export function routeRequest(deps: HttpEngineDeps, conn: ConnInfo, head: Request
   return { endpoints: deps.endpoints.endpoints(conn.dest) };
 }
 
+/** The per-request record both protocol paths keep: Envoy's response flags and the denial reason. */
+export interface AnsweredExchange {
+  flags: string;
+  reason: string | undefined;
+}
+
+/**
+ * The endpoints to try for a request, or undefined once the proxy has answered it itself: the router's
+ * own answer (flag NR), or 503 "no healthy upstream" when nothing is left to try (flag UH).
+ */
+export function endpointsOrAnswer(
+  deps: HttpEngineDeps,
+  conn: ConnInfo,
+  head: RequestHead,
+  ex: AnsweredExchange,
+  reply: (status: number, body: string) => void,
+): readonly Endpoint[] | undefined {
+  const routed = routeRequest(deps, conn, head);
+  if ('status' in routed) {
+    ex.flags = 'NR';
+    ex.reason = routed.reason;
+    reply(routed.status, routed.body);
+    return undefined;
+  }
+  if (routed.endpoints.length === 0) {
+    ex.flags = 'UH';
+    reply(503, UpstreamMessages.NoHealthyUpstream);
+    return undefined;
+  }
+  return routed.endpoints;
+}
+
 /** Envoy's texts for answers the proxy makes itself. */
 export const UpstreamMessages = {
   NoHealthyUpstream: 'no healthy upstream',

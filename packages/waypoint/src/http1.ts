@@ -14,7 +14,13 @@ import {
 import type { Duplex } from 'node:stream';
 import { errorMessage } from '@weft/telemetry/errors';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
-import { endpointLabel, type HttpEngineDeps, routeRequest, UpstreamMessages } from './http-deps.js';
+import {
+  endpointLabel,
+  endpointsOrAnswer,
+  type HttpEngineDeps,
+  routeRequest,
+  UpstreamMessages,
+} from './http-deps.js';
 import type { Endpoint } from './mesh-view.js';
 import { decide, type RequestHead, type Verdict } from './pipeline.js';
 import type { ConnInfo } from './telemetry.js';
@@ -175,24 +181,19 @@ export class Http1Engine {
       return;
     }
     const { req } = ex;
-    const routed = routeRequest(this.#d, ex.conn, {
-      method: req.method ?? 'GET',
-      path: req.url ?? '/',
-      authority: req.headers.host ?? '',
-      headers: req.headers,
-    });
-    if ('status' in routed) {
-      ex.flags = 'NR';
-      ex.reason = routed.reason;
-      this.#reply(ex, routed.status, routed.body);
-      return;
-    }
-    const endpoints = routed.endpoints;
-    if (endpoints.length === 0) {
-      ex.flags = 'UH';
-      this.#reply(ex, 503, UpstreamMessages.NoHealthyUpstream);
-      return;
-    }
+    const endpoints = endpointsOrAnswer(
+      this.#d,
+      ex.conn,
+      {
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        authority: req.headers.host ?? '',
+        headers: req.headers,
+      },
+      ex,
+      (status, body) => this.#reply(ex, status, body),
+    );
+    if (endpoints === undefined) return;
     if (expectContinue) ex.res.writeContinue();
     const headers = upstreamRequestHeaders(ex.req.headers, v.edits, { dropExpect: expectContinue });
     this.#attempt(ex, endpoints, 0, headers);

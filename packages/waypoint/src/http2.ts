@@ -19,7 +19,7 @@ import {
 import type { Duplex } from 'node:stream';
 import { errorMessage } from '@weft/telemetry/errors';
 import { downstreamResponseHeaders, grpcStatusFor, isGrpc, upstreamRequestHeaders } from './headers.js';
-import { endpointLabel, type HttpEngineDeps, routeRequest, UpstreamMessages } from './http-deps.js';
+import { endpointLabel, endpointsOrAnswer, type HttpEngineDeps, UpstreamMessages } from './http-deps.js';
 import type { Endpoint } from './mesh-view.js';
 import { decide, type Verdict } from './pipeline.js';
 import type { ConnInfo } from './telemetry.js';
@@ -194,24 +194,19 @@ export class Http2Engine {
       return;
     }
     const h = ex.headers;
-    const routed = routeRequest(this.#d, ex.conn, {
-      method: String(h[':method'] ?? 'GET'),
-      path: String(h[':path'] ?? '/'),
-      authority: String(h[':authority'] ?? h.host ?? ''),
-      headers: h,
-    });
-    if ('status' in routed) {
-      ex.flags = 'NR';
-      ex.reason = routed.reason;
-      this.#reply(ex, routed.status, routed.body);
-      return;
-    }
-    const endpoints = routed.endpoints;
-    if (endpoints.length === 0) {
-      ex.flags = 'UH';
-      this.#reply(ex, 503, UpstreamMessages.NoHealthyUpstream);
-      return;
-    }
+    const endpoints = endpointsOrAnswer(
+      this.#d,
+      ex.conn,
+      {
+        method: String(h[':method'] ?? 'GET'),
+        path: String(h[':path'] ?? '/'),
+        authority: String(h[':authority'] ?? h.host ?? ''),
+        headers: h,
+      },
+      ex,
+      (status, body) => this.#reply(ex, status, body),
+    );
+    if (endpoints === undefined) return;
     // A port declared HTTP/1.1 gets HTTP/1.1 upstream whatever the client spoke (Envoy's `http`);
     // otherwise the upstream speaks the client's protocol.
     if (ex.conn.dest.appProtocol === 'HTTP11' && !ex.grpc) {
