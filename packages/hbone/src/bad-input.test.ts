@@ -143,7 +143,12 @@ describe('HBONE server under bad input', () => {
     }
     r.write(Buffer.concat(frames));
     await r.closed;
-    expect(r.goawayCode()).toBe(h2.NGHTTP2_ENHANCE_YOUR_CALM);
+    // Node 20 writes our GOAWAY ENHANCE_YOUR_CALM before closing. Node 24's nghttp2 enforces its own
+    // stream-reset rate limit and ends the session first: the connection closes without a GOAWAY reaching
+    // the peer. Either way the abuser is cut off, the error is reported and nothing leaks (below).
+    if (Number(process.versions.node.split('.')[0]) < 22) {
+      expect(r.goawayCode()).toBe(h2.NGHTTP2_ENHANCE_YOUR_CALM);
+    } else expect([h2.NGHTTP2_ENHANCE_YOUR_CALM, undefined]).toContain(r.goawayCode());
     await expect
       .poll(() => reports.some((c) => (c.error as { code?: string })?.code === HboneErrorCode.Protocol))
       .toBe(true);
