@@ -10,6 +10,7 @@
  * Baseline measured in the same run: the same pipeline in-process with no files, sockets or gRPC (parse +
  * validate + translate + encode once, decode once per client): the floor the full sync is compared to.
  *
+ * `--profile <dir>`: CPU profile of pilot into <dir>.
  * `--quick`: 1,000 pods / 200 services / 100 policies, 3 clients, 5 updates (the test suite runs it).
  * Prints one JSON document, then a summary line.
  */
@@ -36,6 +37,9 @@ const size: MeshSize = quick
   : { pods: 10_000, services: 2_000, policies: 1_000, namespaces: 20, nodes: 100 };
 const clientCount = quick ? 3 : 10;
 const updates = quick ? 5 : 40;
+/** `--profile <dir>`: write a CPU profile of pilot (the child) to <dir> (node --cpu-prof). */
+const profileAt = process.argv.indexOf('--profile');
+const profileDir = profileAt === -1 ? undefined : process.argv[profileAt + 1];
 const root = join(import.meta.dirname, '..', '..');
 
 function percentile(sorted: number[], p: number): number {
@@ -119,6 +123,7 @@ async function main(): Promise<void> {
     pilot = spawn(
       process.execPath,
       [
+        ...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]),
         join(root, 'packages/pilot/bin/weft-pilot.mjs'),
         '--config-dir',
         configDir,

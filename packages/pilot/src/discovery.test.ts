@@ -9,15 +9,15 @@ import type { ConfigSource } from './sources/source.js';
 class ManualSource implements ConfigSource {
   readonly name = 'manual';
   objects: KubeObject[] = [];
-  #onChange: () => void = () => {};
-  async start(onChange: () => void): Promise<void> {
+  #onChange: (eventAt?: number) => void = () => {};
+  async start(onChange: (eventAt?: number) => void): Promise<void> {
     this.#onChange = onChange;
   }
   snapshot(): { objects: readonly KubeObject[]; problems: readonly ConfigProblem[] } {
     return { objects: this.objects, problems: [] };
   }
   async close(): Promise<void> {}
-  set(names: string[]): void {
+  set(names: string[], eventAt?: number): void {
     this.objects = names.map((n) => {
       const r = toKubeObject(
         {
@@ -32,7 +32,7 @@ class ManualSource implements ConfigSource {
       if (r.object === undefined) throw new Error('bad test object');
       return r.object;
     });
-    this.#onChange();
+    this.#onChange(eventAt);
   }
 }
 
@@ -74,6 +74,35 @@ describe('Discovery', () => {
     } finally {
       clearInterval(timer);
     }
+    await d.close();
+  });
+
+  it('counts the debounce from when the source saw the event, not from when it reported it', async () => {
+    const source = new ManualSource();
+    const registry = createRegistry({ processMetrics: false });
+    // A debounce no test would wait for: only an event that is already that old can be pushed now.
+    const d = new Discovery({ sources: [source], debounceMs: 60_000, registry });
+    await d.start();
+    source.set(['fresh']);
+    source.set(['old'], performance.now() - 60_000);
+    // The newer event still holds the window open: nothing is pushed.
+    expect(d.version).toBe(1);
+    d.flush();
+    expect(d.state?.workloads.size).toBe(1);
+    const pushed = new Promise<void>((resolve) => {
+      const off = d.onPush(() => {
+        off();
+        resolve();
+      });
+    });
+    source.set(['a', 'b'], performance.now() - 60_000);
+    await pushed;
+    expect(d.version).toBe(3);
+    expect(d.state?.workloads.size).toBe(2);
+    // Convergence is measured from the events: both pushes waited on a change a minute old.
+    const metric = await registry.getSingleMetricAsString('pilot_proxy_convergence_time');
+    expect(metric).toMatch(/_count 2/);
+    expect(Number(/_sum ([0-9.e+-]+)/.exec(metric)?.[1])).toBeGreaterThanOrEqual(120);
     await d.close();
   });
 });

@@ -1,7 +1,9 @@
 /**
  * The discovery loop: sources → (debounced) compile → xDS resources → push. Changes within the debounce
  * window (100 ms, istiod's PILOT_DEBOUNCE_AFTER) are pushed together; a continuous stream of changes is
- * still pushed at least every `maxDelayMs`. It also answers the CA's question "which identities run on
+ * still pushed at least every `maxDelayMs`. The window counts from the latest event as the source saw it
+ * (a directory source reports the watch event, not the end of its rescan), so a source's own work overlaps
+ * the debounce instead of adding to it. It also answers the CA's question "which identities run on
  * this node" from the same state.
  */
 import {
@@ -40,6 +42,7 @@ export class Discovery {
   #identitiesByNode = new Map<string, Set<string>>();
   #timer: NodeJS.Timeout | undefined;
   #firstChangeAt: number | undefined;
+  #lastChangeAt: number | undefined;
   #synced = false;
   #version = 0;
   readonly #pushListeners = new Set<(version: number) => void>();
@@ -89,7 +92,7 @@ export class Discovery {
 
   /** Loads every source, publishes the first state, then follows changes. */
   async start(): Promise<void> {
-    await Promise.all(this.#options.sources.map((s) => s.start(() => this.#changed())));
+    await Promise.all(this.#options.sources.map((s) => s.start((eventAt) => this.#changed(eventAt))));
     this.#recompute();
     this.#synced = true;
   }
@@ -133,21 +136,25 @@ export class Discovery {
     this.#recompute();
   }
 
-  #changed(): void {
+  #changed(eventAt?: number): void {
     if (!this.#synced) return; // start() computes once everything is loaded
     const now = performance.now();
-    this.#firstChangeAt ??= now;
+    const at = eventAt === undefined ? now : Math.min(eventAt, now);
+    this.#firstChangeAt = Math.min(this.#firstChangeAt ?? at, at);
+    this.#lastChangeAt = Math.max(this.#lastChangeAt ?? at, at);
     const debounce = this.#options.debounceMs ?? 100;
     const maxDelay = this.#options.maxDelayMs ?? 10_000;
     clearTimeout(this.#timer);
-    const waited = now - this.#firstChangeAt;
-    this.#timer = setTimeout(() => this.#recompute(), waited >= maxDelay ? 0 : debounce);
+    // Quiet for `debounce` since the latest event, but never later than `maxDelay` after the first one.
+    const due = Math.min(this.#lastChangeAt + debounce, this.#firstChangeAt + maxDelay);
+    this.#timer = setTimeout(() => this.#recompute(), Math.max(0, due - now));
   }
 
   #recompute(): void {
     this.#timer = undefined;
     const started = this.#firstChangeAt;
     this.#firstChangeAt = undefined;
+    this.#lastChangeAt = undefined;
     try {
       const objects: KubeObject[] = [];
       const earlier: ConfigProblem[] = [];

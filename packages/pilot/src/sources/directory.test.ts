@@ -14,17 +14,19 @@ const nsYaml = (name: string) => `apiVersion: v1\nkind: Namespace\nmetadata: {na
 
 async function start(dir: string, options: Partial<ConstructorParameters<typeof DirectorySource>[0]> = {}) {
   let changes = 0;
+  const events: { eventAt: number | undefined; reportedAt: number }[] = [];
   const source = new DirectorySource({ dir, pollMs: 0, ...options });
   cleanups.push(() => source.close());
-  await source.start(() => {
+  await source.start((eventAt) => {
     changes++;
+    events.push({ eventAt, reportedAt: performance.now() });
   });
   const names = () =>
     source
       .snapshot()
       .objects.map((o) => o.name)
       .sort();
-  return { source, names, changes: () => changes };
+  return { source, names, changes: () => changes, events };
 }
 
 function tempDir(): string {
@@ -85,5 +87,19 @@ describe('DirectorySource', () => {
     await source.rescan();
     expect(names()).toEqual(['a']);
     expect(source.snapshot().problems.map((p) => p.code)).toEqual(['WEFT_PILOT_CONFIG_DIR']);
+  });
+
+  it('reports when the watch event happened, before its settle delay and rescan', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'ns.yaml'), nsYaml('v0'));
+    const { names, events } = await start(dir, { settleMs: 200 });
+    const before = performance.now();
+    writeFileSync(join(dir, 'ns.yaml.tmp'), nsYaml('v1'));
+    renameSync(join(dir, 'ns.yaml.tmp'), join(dir, 'ns.yaml'));
+    await waitFor(() => names().join() === 'v1', { what: 'the save' });
+    const e = events.at(-1);
+    expect(e?.eventAt).toBeGreaterThanOrEqual(before);
+    // The settle delay (200 ms) lies between the event and the report.
+    expect((e?.reportedAt ?? 0) - (e?.eventAt ?? 0)).toBeGreaterThanOrEqual(190);
   });
 });

@@ -11,7 +11,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { type ConfigProblem, type KubeObject, MAX_FILE_BYTES, parseYaml } from '@weft/config';
 import { errorMessage, type Logger, silentLogger } from '@weft/telemetry';
-import type { ConfigSource } from './source.js';
+import type { ChangeListener, ConfigSource } from './source.js';
 
 export interface DirectorySourceOptions {
   dir: string;
@@ -42,7 +42,9 @@ export class DirectorySource implements ConfigSource {
   #timer: NodeJS.Timeout | undefined;
   #scanning: Promise<void> | undefined;
   #again = false;
-  #onChange: () => void = () => {};
+  #onChange: ChangeListener = () => {};
+  /** performance.now() of the latest watch event not yet covered by a finished scan. */
+  #eventAt: number | undefined;
   #closed = false;
   #dirProblem: ConfigProblem | undefined;
 
@@ -52,7 +54,7 @@ export class DirectorySource implements ConfigSource {
     this.#logger = options.logger ?? silentLogger();
   }
 
-  async start(onChange: () => void): Promise<void> {
+  async start(onChange: ChangeListener): Promise<void> {
     this.#onChange = onChange;
     await this.#scan();
     const pollMs = this.#options.pollMs ?? 10_000;
@@ -72,7 +74,7 @@ export class DirectorySource implements ConfigSource {
     for (const dir of dirs) {
       if (this.#watchers.has(dir) || this.#closed) continue;
       try {
-        const w = watch(dir, () => this.#schedule());
+        const w = watch(dir, () => this.#schedule(performance.now()));
         w.on('error', (err) => {
           this.#logger.warn({ err: errorMessage(err), dir }, 'config directory watch failed');
           w.close();
@@ -112,8 +114,9 @@ export class DirectorySource implements ConfigSource {
     await this.#scan();
   }
 
-  #schedule(): void {
+  #schedule(eventAt?: number): void {
     if (this.#closed) return;
+    if (eventAt !== undefined) this.#eventAt = eventAt;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.#scan(), this.#options.settleMs ?? 20);
   }
@@ -126,8 +129,11 @@ export class DirectorySource implements ConfigSource {
     this.#scanning = (async () => {
       do {
         this.#again = false;
+        // Events arriving during this scan stay pending: they schedule another scan, which reports them.
+        const eventAt = this.#eventAt;
+        this.#eventAt = undefined;
         const changed = await this.#scanOnce();
-        if (changed && !this.#closed) this.#onChange();
+        if (changed && !this.#closed) this.#onChange(eventAt);
       } while (this.#again && !this.#closed);
     })().finally(() => {
       this.#scanning = undefined;

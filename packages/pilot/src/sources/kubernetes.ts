@@ -12,7 +12,7 @@ import {
   type ResourceType,
   reflectorKey,
 } from './reflector.js';
-import type { ConfigSource } from './source.js';
+import type { ChangeListener, ConfigSource } from './source.js';
 
 /** What Weft watches: the core kinds, EndpointSlices, and the Istio / Gateway API CRDs (optional). */
 export const WATCHED: readonly ResourceType[] = [
@@ -75,7 +75,7 @@ export class KubernetesSource implements ConfigSource {
     }
   }
 
-  async start(onChange: () => void): Promise<void> {
+  async start(onChange: ChangeListener): Promise<void> {
     for (const type of this.#types) {
       const byKey = new Map<string, KubeItem>();
       this.#objects.set(`${type.apiVersion}/${type.kind}`, byKey);
