@@ -30,6 +30,7 @@ interface CaStatus {
   retireSafeAt?: string;
   defaultTtlSeconds: number;
   maxTtlSeconds: number;
+  plugin?: { reloads: number; loadedAt: string; lastError?: { code: string; message: string; at: string } };
 }
 
 const NEXT_STEP: Record<CaStatus['phase'], string> = {
@@ -51,7 +52,14 @@ function render(s: CaStatus): string {
   ];
   if (s.switchedAt !== undefined) lines.push(`switched at:   ${s.switchedAt}`);
   if (s.retireSafeAt !== undefined) lines.push(`retire safe:   ${s.retireSafeAt}`);
-  lines.push(`next:          ${NEXT_STEP[s.phase]}`);
+  if (s.plugin !== undefined) {
+    lines.push(`cacerts:       loaded ${s.plugin.loadedAt}, ${s.plugin.reloads} reload(s) since start`);
+    const e = s.plugin.lastError;
+    if (e !== undefined) lines.push(`last problem:  ${e.at} ${e.code}: ${e.message}`);
+    lines.push(
+      'next:          to rotate: replace the cacerts files (new root in root-cert.pem first); pilot reloads them',
+    );
+  } else lines.push(`next:          ${NEXT_STEP[s.phase]}`);
   return `${lines.join('\n')}\n`;
 }
 

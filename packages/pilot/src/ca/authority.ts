@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { type Clock, parseCsr, parseSpiffeId, splitCertificates, systemClock, toPem } from '@weft/certs';
 import { type Logger, silentLogger, WeftError } from '@weft/telemetry';
+import { type Material, pluginMaterial } from './plugin.js';
 import {
   addRoot,
   type CaState,
@@ -12,7 +13,7 @@ import {
   switchRoot,
 } from './rotation.js';
 import type { CaStore, PluginCa } from './store.js';
-import { buildCertificate, createRoot, type Issuer, issuerFrom, newKey } from './x509.js';
+import { buildCertificate, createRoot, issuerFrom, newKey } from './x509.js';
 
 export interface CertificateAuthorityOptions {
   trustDomain?: string;
@@ -46,6 +47,14 @@ export interface CaStatus {
   retireSafeAt?: string;
   defaultTtlSeconds: number;
   maxTtlSeconds: number;
+  /** Plug-in mode: reloads of the cacerts files since start, and the last one that could not be used. */
+  plugin?: PluginReloadStatus;
+}
+
+export interface PluginReloadStatus {
+  reloads: number;
+  loadedAt: string;
+  lastError?: { code: string; message: string; at: string };
 }
 
 export type CaChange = 'bundle' | 'issuer';
@@ -55,14 +64,6 @@ export const MAX_CSR_BYTES = 16 * 1024;
 const SKEW_MS = 60_000;
 /** Clock-skew allowance for a lifetime: a tenth of it, at most a minute. */
 const skewFor = (ttlMs: number) => Math.min(SKEW_MS, ttlMs / 10);
-
-interface Material {
-  issuer: Issuer;
-  /** Intermediates and the root, appended after each leaf. */
-  chainAfterLeaf: string[];
-  roots: string[];
-  issuerNotAfter: number;
-}
 
 function refuse(code: string, message: string): WeftError {
   return new WeftError(code, message);
@@ -80,7 +81,8 @@ export class CertificateAuthority {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #store: CaStore | undefined;
-  readonly #plugin: PluginCa | undefined;
+  #plugin: PluginCa | undefined;
+  #pluginReload: PluginReloadStatus | undefined;
   readonly #rootTtlSeconds: number;
   readonly #listeners = new Set<(change: CaChange) => void>();
   #state: CaState;
@@ -101,11 +103,10 @@ export class CertificateAuthority {
     this.#rootTtlSeconds = options.rootTtlSeconds ?? 10 * 365 * 86_400;
     this.#store = store;
     this.#plugin = plugin;
+    this.#pluginReload =
+      plugin === undefined ? undefined : { reloads: 0, loadedAt: new Date(this.#clock.now()).toISOString() };
     this.#state = state;
-    this.#material =
-      plugin === undefined
-        ? CertificateAuthority.#selfSigned(state)
-        : CertificateAuthority.#fromPlugin(plugin);
+    this.#material = plugin === undefined ? CertificateAuthority.#selfSigned(state) : pluginMaterial(plugin);
   }
 
   /** Self-signed mode: loads the root from `store`, or generates and saves one on first start. */
@@ -174,50 +175,68 @@ export class CertificateAuthority {
     };
   }
 
-  static #fromPlugin(plugin: PluginCa): Material {
-    const invalid = (why: string, cause?: unknown) =>
-      new WeftError('WEFT_CA_PLUGIN_INVALID', `plug-in CA files are inconsistent: ${why}`, { cause });
-    let caCert: X509Certificate;
-    let chain: X509Certificate[];
-    let roots: X509Certificate[];
+  /**
+   * Plug-in mode: switch to new `cacerts` files (Istio's plugged-in CA rotation) without a restart. The set
+   * is checked as a whole first: an inconsistent one (say, half copied) throws WEFT_CA_PLUGIN_INVALID and
+   * the CA keeps signing with what it had. To change roots safely, first put the old and the new root in
+   * root-cert.pem (the bundle reaches every workload), then switch ca-cert.pem / ca-key.pem / cert-chain.pem
+   * to the new intermediate, and drop the old root only once no certificate from it is left.
+   */
+  reloadPlugin(plugin: PluginCa): { bundleChanged: boolean; issuerChanged: boolean } {
+    if (this.#plugin === undefined || this.#pluginReload === undefined)
+      throw refuse(
+        'WEFT_CA_NOT_PLUGIN',
+        'this CA is self-signed, not plug-in: rotate it with `weftctl ca rotate --stage add|switch|retire`',
+      );
+    const now = this.#clock.now();
+    let next: Material;
     try {
-      caCert = new X509Certificate(plugin.caCertPem);
-      chain = splitCertificates(plugin.certChainPem).map((p) => new X509Certificate(p));
-      roots = splitCertificates(plugin.rootCertPem).map((p) => new X509Certificate(p));
+      next = pluginMaterial(plugin);
     } catch (err) {
-      throw invalid('a certificate does not parse', err);
+      this.notePluginError(err);
+      throw err;
     }
-    if (!caCert.ca) throw invalid('ca-cert.pem is not a CA certificate');
-    let issuer: Issuer;
-    try {
-      issuer = issuerFrom(caCert.raw, plugin.caKeyPem);
-      if (!caCert.checkPrivateKey(issuer.key)) throw invalid('ca-key.pem does not belong to ca-cert.pem');
-    } catch (err) {
-      if (err instanceof WeftError) throw err;
-      throw invalid('ca-key.pem is unreadable', err);
-    }
-    if (chain[0]?.fingerprint256 !== caCert.fingerprint256) chain.unshift(caCert);
-    for (let i = 0; i + 1 < chain.length; i++)
-      if (!chain[i]!.verify(chain[i + 1]!.publicKey)) throw invalid(`cert-chain.pem is broken at ${i}`);
-    const top = chain[chain.length - 1]!;
-    if (
-      !roots.some(
-        (r) => r.fingerprint256 === top.fingerprint256 || (top.checkIssued(r) && top.verify(r.publicKey)),
-      )
-    )
-      throw invalid('cert-chain.pem does not lead to a certificate in root-cert.pem');
-    if (roots.length === 0) throw invalid('root-cert.pem holds no certificate');
-    const chainPems = chain.map((c) => c.toString());
-    if (!roots.some((r) => r.fingerprint256 === top.fingerprint256)) {
-      const root = roots.find((r) => top.checkIssued(r));
-      if (root !== undefined) chainPems.push(root.toString());
-    }
-    return {
-      issuer,
-      chainAfterLeaf: chainPems,
-      roots: roots.map((r) => r.toString()),
-      issuerNotAfter: Date.parse(caCert.validTo),
+    const prev = this.#material;
+    const bundleChanged =
+      next.roots.length !== prev.roots.length || next.roots.some((r, i) => r !== prev.roots[i]);
+    const issuerChanged = next.chainAfterLeaf[0] !== prev.chainAfterLeaf[0];
+    const previousRoot = prev.chainAfterLeaf[prev.chainAfterLeaf.length - 1];
+    if (previousRoot !== undefined && !next.roots.includes(previousRoot))
+      this.#logger.warn(
+        'root-cert.pem no longer holds the root of the previous intermediate: workloads with certificates from it fail mTLS until they renew',
+      );
+    this.#plugin = plugin;
+    this.#material = next;
+    this.#pluginReload = { reloads: this.#pluginReload.reloads + 1, loadedAt: new Date(now).toISOString() };
+    if (bundleChanged)
+      this.#state = {
+        version: this.#state.version + 1,
+        roots: next.roots.map((certPem) => ({ certPem, keyPem: '', addedAt: now })),
+        issuing: 0,
+      };
+    this.#logger.info(
+      { bundleChanged, issuerChanged, bundleVersion: this.#state.version, roots: next.roots.length },
+      'plug-in CA files reloaded',
+    );
+    if (bundleChanged) for (const l of this.#listeners) l('bundle');
+    if (issuerChanged) for (const l of this.#listeners) l('issuer');
+    return { bundleChanged, issuerChanged };
+  }
+
+  /** Plug-in mode: remember why changed cacerts files could not be used (shown by `/ca/status`). */
+  notePluginError(err: unknown): void {
+    if (this.#pluginReload === undefined) return;
+    const code = err instanceof WeftError ? err.code : 'WEFT_CA_PLUGIN_INVALID';
+    const message = err instanceof Error ? err.message : String(err);
+    this.#pluginReload = {
+      ...this.#pluginReload,
+      lastError: { code, message, at: new Date(this.#clock.now()).toISOString() },
     };
+  }
+
+  /** The files the plug-in CA signs with now (undefined when self-signed). */
+  pluginFiles(): PluginCa | undefined {
+    return this.#plugin;
   }
 
   /** The trust bundle every client should hold: every root, and its version. */
@@ -326,7 +345,10 @@ export class CertificateAuthority {
           serial: c.serialNumber,
           fingerprint256: c.fingerprint256,
           notAfter: new Date(Date.parse(c.validTo)).toISOString(),
-          issuing: this.#plugin === undefined ? i === this.#state.issuing : false,
+          issuing:
+            this.#plugin === undefined
+              ? i === this.#state.issuing
+              : pem === this.#material.chainAfterLeaf[this.#material.chainAfterLeaf.length - 1],
           ...(stored !== undefined && stored.addedAt > 0
             ? { addedAt: new Date(stored.addedAt).toISOString() }
             : {}),
@@ -338,6 +360,7 @@ export class CertificateAuthority {
       ...(safe === undefined ? {} : { retireSafeAt: new Date(safe).toISOString() }),
       defaultTtlSeconds: this.defaultTtlSeconds,
       maxTtlSeconds: this.maxTtlSeconds,
+      ...(this.#pluginReload === undefined ? {} : { plugin: this.#pluginReload }),
     };
   }
 

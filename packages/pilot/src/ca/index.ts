@@ -4,6 +4,7 @@ import { caAdminRoutes } from './admin.js';
 import type { CallerAuthenticator } from './authn.js';
 import { CertificateAuthority } from './authority.js';
 import type { WorkloadPlacement } from './authz.js';
+import { type PluginWatch, watchPluginCa } from './plugin-watch.js';
 import { type CaServer, startCaServer } from './server.js';
 import { type CaStore, DirectoryCaStore, loadPluginCa } from './store.js';
 
@@ -24,9 +25,11 @@ export {
   CertificateAuthority,
   type CertificateAuthorityOptions,
   MAX_CSR_BYTES,
+  type PluginReloadStatus,
 } from './authority.js';
 export { authorizeIssue, staticPlacement, type WorkloadPlacement } from './authz.js';
 export { type CaMetrics, caMetrics } from './metrics.js';
+export { type PluginWatch, type PluginWatchOptions, watchPluginCa } from './plugin-watch.js';
 export type { CaState, RotationPhase, RotationStage, StoredRoot } from './rotation.js';
 export {
   type HttpsSecretClientOptions,
@@ -75,9 +78,13 @@ export async function startCa(options: StartCaOptions): Promise<RunningCa> {
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   };
   let authority: CertificateAuthority;
-  if (options.pluginDir !== undefined)
+  let pluginWatch: PluginWatch | undefined;
+  if (options.pluginDir !== undefined) {
     authority = CertificateAuthority.fromPlugin(await loadPluginCa(options.pluginDir), caOptions);
-  else {
+    pluginWatch = watchPluginCa(options.pluginDir, authority, {
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    });
+  } else {
     const store =
       typeof options.store === 'string'
         ? new DirectoryCaStore(options.store)
@@ -95,5 +102,13 @@ export async function startCa(options: StartCaOptions): Promise<RunningCa> {
     ...(options.registry === undefined ? {} : { registry: options.registry }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
-  return { authority, server, adminRoutes: caAdminRoutes(authority), close: () => server.close() };
+  return {
+    authority,
+    server,
+    adminRoutes: caAdminRoutes(authority),
+    close: () => {
+      pluginWatch?.close();
+      return server.close();
+    },
+  };
 }
