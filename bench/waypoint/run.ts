@@ -225,6 +225,7 @@ try {
 
   const app = await startJson(process.execPath, ['--import', 'tsx', 'bench/waypoint/app.ts']);
   const wp = await startJson(process.execPath, [
+    ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []),
     '--import',
     'tsx',
     'bench/waypoint/waypoint-proc.ts',

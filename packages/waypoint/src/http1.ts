@@ -4,16 +4,11 @@
  * size and slow-client limits. Each request is decided (JWT, AuthorizationPolicy), then forwarded to a
  * random healthy endpoint over a pooled keep-alive connection, retrying another endpoint on connect failure.
  */
-import {
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorMessage } from '@weft/telemetry/errors';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { bodyKind, Http1Forward, type Http1Record, requestHead } from './h1-forward.js';
+import { upstreamRequestHeaders } from './headers.js';
 import {
   endpointLabel,
   endpointsOrAnswer,
@@ -21,38 +16,10 @@ import {
   routeRequest,
   UpstreamMessages,
 } from './http-deps.js';
-import type { Endpoint } from './mesh-view.js';
 import { decide, type RequestHead, type Verdict } from './pipeline.js';
 import type { ConnInfo } from './telemetry.js';
 
-interface Exchange {
-  readonly conn: ConnInfo;
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly start: number;
-  flags: string;
-  reason: string | undefined;
-  endpoint: Endpoint | undefined;
-  requestBytes: number;
-  responseBytes: number;
-  bodyBytes: number;
-  counting: boolean;
-  staleRetried: boolean;
-}
-
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-
-/** RFC 9112 §6.3: a request has a body only with Transfer-Encoding or a non-zero Content-Length. */
-function hasBody(req: IncomingMessage): boolean {
-  const te = req.headers['transfer-encoding'];
-  if (te !== undefined) return true;
-  const cl = req.headers['content-length'];
-  return cl !== undefined && cl !== '0';
-}
-
-function uncorkSocket(socket: Duplex): void {
-  if (!socket.destroyed) socket.uncork();
-}
+type Exchange = Http1Record;
 
 function headerBytes(req: IncomingMessage): number {
   let n = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 12;
@@ -122,9 +89,6 @@ export class Http1Engine {
       endpoint: undefined,
       requestBytes: headerBytes(req),
       responseBytes: 0,
-      bodyBytes: 0,
-      counting: false,
-      staleRetried: false,
     };
     res.once('close', () => this.#record(ex));
     const head: RequestHead = {
@@ -194,113 +158,23 @@ export class Http1Engine {
       (status, body) => this.#reply(ex, status, body),
     );
     if (endpoints === undefined) return;
-    if (expectContinue) ex.res.writeContinue();
-    const headers = upstreamRequestHeaders(ex.req.headers, v.edits, { dropExpect: expectContinue });
-    this.#attempt(ex, endpoints, 0, headers);
-  }
-
-  #attempt(
-    ex: Exchange,
-    endpoints: readonly Endpoint[],
-    i: number,
-    headers: ReturnType<typeof upstreamRequestHeaders>,
-  ): void {
-    const ep = endpoints[i] as Endpoint;
-    ex.endpoint = ep;
-    const { req, res } = ex;
-    const upReq = httpRequest({
-      agent: this.#d.clients.agent(ep),
-      method: req.method,
-      path: req.url,
-      headers,
-      setHost: false,
-    });
-    let connected = false;
-    let timer: NodeJS.Timeout | undefined;
-    const timeoutMs = this.#d.limits.requestTimeoutMs;
-    if (timeoutMs > 0) {
-      timer = setTimeout(() => {
-        ex.flags = 'UT';
-        upReq.destroy();
-        this.#reply(ex, 504, UpstreamMessages.Timeout);
-      }, timeoutMs);
+    const headers = upstreamRequestHeaders(req.headers, v.edits, { dropExpect: expectContinue });
+    const body = bodyKind(req.headers);
+    const head = requestHead(req.method ?? 'GET', req.url ?? '/', headers, body);
+    if (head === undefined) {
+      ex.reason = 'a header set by policy is not valid on the wire';
+      this.#reply(ex, 500, 'internal error');
+      return;
     }
-    upReq.once('socket', () => {
-      connected = true;
-      if (!ex.counting) {
-        ex.counting = true;
-        req.on('data', (c: Buffer) => {
-          ex.requestBytes += c.length;
-          ex.bodyBytes += c.length;
-        });
-      }
-      // No body (or a retry after it was fully read): end right away, one write with Content-Length: 0
-      // instead of a chunked request and its terminator.
-      if (req.readableEnded || !hasBody(req)) {
-        req.resume();
-        upReq.end();
-      } else req.pipe(upReq);
-    });
-    upReq.once('response', (upRes: IncomingMessage) => {
-      if (res.destroyed) {
-        upRes.destroy();
-        return;
-      }
-      // Headers and the first body chunk in one write: cork until the current I/O round is done.
-      const socket = res.socket;
-      if (socket !== null) {
-        socket.cork();
-        setImmediate(uncorkSocket, socket);
-      }
-      res.writeHead(
-        upRes.statusCode ?? 502,
-        upRes.statusMessage,
-        downstreamResponseHeaders(upRes.headers, false),
-      );
-      upRes.on('data', (c: Buffer) => {
-        ex.responseBytes += c.length;
-      });
-      upRes.pipe(res);
-      upRes.once('end', () => {
-        if (timer !== undefined) clearTimeout(timer);
-      });
-      upRes.once('error', () => res.destroy());
-    });
-    upReq.once('error', (err: Error) => {
-      if (timer !== undefined) clearTimeout(timer);
-      if (ex.flags === 'UT') return;
-      const retriable = !connected && i + 1 < Math.min(endpoints.length, this.#d.limits.maxAttempts);
-      if (retriable && !res.destroyed) {
-        this.#attempt(ex, endpoints, i + 1, headers);
-        return;
-      }
-      // A pooled keep-alive connection the upstream had just closed: safe to resend an idempotent request
-      // that carried no body, once, on a fresh connection.
-      if (
-        connected &&
-        upReq.reusedSocket &&
-        !ex.staleRetried &&
-        ex.bodyBytes === 0 &&
-        IDEMPOTENT.has(req.method ?? '') &&
-        !res.headersSent &&
-        !res.destroyed
-      ) {
-        ex.staleRetried = true;
-        this.#attempt(ex, endpoints, i, headers);
-        return;
-      }
-      ex.flags = connected ? 'UC' : 'UF';
-      ex.reason = errorMessage(err);
-      if (res.headersSent) res.destroy();
-      else this.#reply(ex, 503, connected ? UpstreamMessages.Reset : UpstreamMessages.ConnectFailure);
-    });
-    res.once('close', () => {
-      if (timer !== undefined) clearTimeout(timer);
-      if (!res.writableFinished) {
-        if (ex.flags === '-') ex.flags = 'DC';
-        upReq.destroy();
-      }
-    });
+    if (expectContinue) ex.res.writeContinue();
+    new Http1Forward(
+      this.#d,
+      ex,
+      (status, text) => this.#reply(ex, status, text),
+      endpoints,
+      head,
+      body,
+    ).start();
   }
 
   #record(ex: Exchange): void {

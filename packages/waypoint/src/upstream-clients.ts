@@ -7,6 +7,7 @@ import { Agent, type AgentOptions } from 'node:http';
 import { type ClientHttp2Session, connect as h2connect } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { formatHostPort } from '@weft/hbone';
+import { H1Pool } from './h1-pool.js';
 import type { Endpoint } from './mesh-view.js';
 import type { UpstreamConnector } from './upstream.js';
 
@@ -20,6 +21,8 @@ export interface UpstreamClientOptions {
   idleTimeoutMs?: number;
   /** Cap on pooled endpoints (oldest dropped). */
   maxEndpoints?: number;
+  /** Largest upstream HTTP/1.1 response head (default 60 KiB). */
+  maxResponseHeadBytes?: number;
 }
 
 function keyOf(ep: Endpoint): string {
@@ -29,11 +32,39 @@ function keyOf(ep: Endpoint): string {
 export class UpstreamClients {
   readonly #o: UpstreamClientOptions;
   readonly #agents = new Map<string, Agent>();
+  readonly #pools = new Map<string, H1Pool>();
+  #sweeper: NodeJS.Timeout | undefined;
   readonly #sessions = new Map<string, Promise<ClientHttp2Session>>();
   #closed = false;
 
   constructor(options: UpstreamClientOptions) {
     this.#o = options;
+  }
+
+  /** The lean keep-alive HTTP/1.1 connection pool to an endpoint (the HTTP/1.1 engine's upstream). */
+  pool(ep: Endpoint): H1Pool {
+    const key = keyOf(ep);
+    let pool = this.#pools.get(key);
+    if (pool !== undefined) return pool;
+    pool = new H1Pool(ep, {
+      connector: this.#o.connector,
+      maxConnections: this.#o.maxSocketsPerEndpoint ?? 256,
+      maxHeadBytes: this.#o.maxResponseHeadBytes ?? 60 * 1024,
+    });
+    this.#evict(this.#pools, (p) => p.close());
+    this.#pools.set(key, pool);
+    if (this.#sweeper === undefined && !this.#closed) {
+      const idleMs = this.#o.idleTimeoutMs ?? 60_000;
+      this.#sweeper = setInterval(
+        () => {
+          const cutoff = Date.now() - idleMs;
+          for (const p of this.#pools.values()) p.sweep(cutoff);
+        },
+        Math.max(50, Math.floor(idleMs / 4)),
+      );
+      this.#sweeper.unref();
+    }
+    return pool;
   }
 
   /** A keep-alive HTTP/1.1 agent whose connections come from the connector. */
@@ -107,11 +138,14 @@ export class UpstreamClients {
   }
 
   stats(): { h1Endpoints: number; h2Sessions: number } {
-    return { h1Endpoints: this.#agents.size, h2Sessions: this.#sessions.size };
+    return { h1Endpoints: this.#agents.size + this.#pools.size, h2Sessions: this.#sessions.size };
   }
 
   close(): void {
     this.#closed = true;
+    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
+    for (const p of this.#pools.values()) p.close();
+    this.#pools.clear();
     for (const a of this.#agents.values()) a.destroy();
     for (const s of this.#sessions.values())
       s.then(

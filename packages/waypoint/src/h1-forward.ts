@@ -1,0 +1,267 @@
+/**
+ * Forwards one decided HTTP/1.1 request to an endpoint over the lean keep-alive pool (h1-pool.ts) and
+ * streams the response back into Node's ServerResponse. Keeps the engine's rules: another endpoint on
+ * connect failure, one resend of a bodiless idempotent request on a stale pooled connection, 504 (UT) on
+ * the request timeout, 503 with Envoy's texts (UF, UC), backpressure both ways, byte counts for metrics.
+ */
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { errorMessage } from '@weft/telemetry/errors';
+import type { H1Connection, UpstreamExchange } from './h1-connection.js';
+import { downstreamResponseHeaders } from './headers.js';
+import { type HttpEngineDeps, UpstreamMessages } from './http-deps.js';
+import type { Endpoint } from './mesh-view.js';
+import type { ConnInfo } from './telemetry.js';
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+// Methods whose bodiless requests Node's client sent with `content-length: 0` (upstreams may expect it).
+const BODY_EXPECTED = new Set(['POST', 'PUT', 'PATCH']);
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** What the engine keeps per request (also read by the access log / metrics record). */
+export interface Http1Record {
+  readonly conn: ConnInfo;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly start: number;
+  flags: string;
+  reason: string | undefined;
+  endpoint: Endpoint | undefined;
+  requestBytes: number;
+  responseBytes: number;
+}
+
+/** Answers the proxy gives itself (the engine's reply, so both paths format them the same way). */
+export type Reply = (status: number, body: string) => void;
+
+/**
+ * The request line and header block to send upstream, or undefined when a header (from a policy edit)
+ * is not valid on the wire. `chunked`: the request body is re-framed with chunked coding.
+ */
+export function requestHead(
+  method: string,
+  path: string,
+  headers: OutgoingHttpHeaders,
+  body: 'none' | 'length' | 'chunked',
+): string | undefined {
+  let text = `${method} ${path} HTTP/1.1\r\n`;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (!TOKEN.test(name)) return undefined;
+    if (typeof value === 'object') {
+      for (const one of value) {
+        if (BAD_VALUE.test(one)) return undefined;
+        text += `${name}: ${one}\r\n`;
+      }
+    } else {
+      const v = typeof value === 'number' ? String(value) : value;
+      if (BAD_VALUE.test(v)) return undefined;
+      text += `${name}: ${v}\r\n`;
+    }
+  }
+  if (body === 'chunked') text += 'transfer-encoding: chunked\r\n';
+  else if (body === 'none' && headers['content-length'] === undefined && BODY_EXPECTED.has(method))
+    text += 'content-length: 0\r\n';
+  return `${text}\r\n`;
+}
+
+/** RFC 9112 §6.3: a request has a body only with Transfer-Encoding or a non-zero Content-Length. */
+export function bodyKind(headers: IncomingHttpHeaders): 'none' | 'length' | 'chunked' {
+  if (headers['transfer-encoding'] !== undefined) return 'chunked';
+  const cl = headers['content-length'];
+  return cl !== undefined && cl !== '0' ? 'length' : 'none';
+}
+
+export class Http1Forward implements UpstreamExchange {
+  readonly #d: HttpEngineDeps;
+  readonly #rec: Http1Record;
+  readonly #reply: Reply;
+  readonly #endpoints: readonly Endpoint[];
+  readonly #head: string;
+  readonly #body: 'none' | 'length' | 'chunked';
+  readonly #socket: Duplex | null;
+  #conn: H1Connection | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #bodyBytes = 0;
+  #reading = false;
+  #staleRetried = false;
+  #finished = false;
+  #waitingDrain = false;
+
+  constructor(
+    deps: HttpEngineDeps,
+    rec: Http1Record,
+    reply: Reply,
+    endpoints: readonly Endpoint[],
+    head: string,
+    body: 'none' | 'length' | 'chunked',
+  ) {
+    this.#d = deps;
+    this.#rec = rec;
+    this.#reply = reply;
+    this.#endpoints = endpoints;
+    this.#head = head;
+    this.#body = body;
+    this.#socket = rec.res.socket;
+    rec.res.once('close', this.#onResClose);
+    const timeoutMs = deps.limits.requestTimeoutMs;
+    if (timeoutMs > 0) this.#timer = setTimeout(this.#onTimeout, timeoutMs);
+    if (body === 'none') rec.req.resume();
+  }
+
+  start(): void {
+    this.#attempt(0);
+  }
+
+  #attempt(i: number): void {
+    const ep = this.#endpoints[i] as Endpoint;
+    this.#rec.endpoint = ep;
+    const got = this.#d.clients.pool(ep).acquire();
+    if (got instanceof Promise) {
+      got.then(this.#onConnected, (err: unknown) => this.#onConnectFailed(i, err));
+    } else this.#send(got);
+  }
+
+  readonly #onConnected = (conn: H1Connection): void => {
+    this.#send(conn);
+  };
+
+  #onConnectFailed(i: number, err: unknown): void {
+    if (this.#finished) return;
+    if (i + 1 < Math.min(this.#endpoints.length, this.#d.limits.maxAttempts)) {
+      this.#attempt(i + 1);
+      return;
+    }
+    this.#fail('UF', err, UpstreamMessages.ConnectFailure);
+  }
+
+  #send(conn: H1Connection): void {
+    if (this.#finished) {
+      // The client went away (or timed out) while we connected: the connection is still clean.
+      conn.giveBack();
+      return;
+    }
+    this.#conn = conn;
+    const rec = this.#rec;
+    const bodyFollows = this.#body !== 'none';
+    conn.send(this, this.#head, rec.req.method === 'HEAD', bodyFollows);
+    if (bodyFollows && !this.#reading) {
+      this.#reading = true;
+      rec.req.on('data', this.#onReqData);
+      rec.req.once('end', this.#onReqEnd);
+    }
+  }
+
+  readonly #onReqData = (chunk: Buffer): void => {
+    this.#rec.requestBytes += chunk.length;
+    this.#bodyBytes += chunk.length;
+    const conn = this.#conn;
+    if (conn !== undefined && !conn.writeBody(this, chunk, this.#body === 'chunked')) this.#rec.req.pause();
+  };
+
+  readonly #onReqEnd = (): void => {
+    this.#conn?.endBody(this, this.#body === 'chunked');
+  };
+
+  onUpstreamDrain(): void {
+    if (this.#reading && !this.#rec.req.readableEnded) this.#rec.req.resume();
+  }
+
+  onResponseHead(status: number, reason: string, headers: IncomingHttpHeaders): void {
+    const { res } = this.#rec;
+    if (res.destroyed) return;
+    // Headers and the first body bytes leave in one write: corked until this read is processed.
+    const socket = this.#socket;
+    if (socket !== null && socket.writableCorked === 0) socket.cork();
+    const out = downstreamResponseHeaders(headers, false);
+    if (reason.length > 0) res.writeHead(status, reason, out);
+    else res.writeHead(status, out);
+  }
+
+  onResponseData(chunk: Buffer): boolean {
+    this.#rec.responseBytes += chunk.length;
+    const { res } = this.#rec;
+    if (res.destroyed) return true;
+    if (res.write(chunk)) return true;
+    if (!this.#waitingDrain) {
+      this.#waitingDrain = true;
+      res.once('drain', this.#onResDrain);
+    }
+    return false;
+  }
+
+  readonly #onResDrain = (): void => {
+    this.#waitingDrain = false;
+    this.#conn?.resumeResponse(this);
+  };
+
+  onResponseEnd(): void {
+    this.#finish();
+    const { res } = this.#rec;
+    if (!res.destroyed) res.end();
+    this.onUpstreamReadDone();
+  }
+
+  onUpstreamReadDone(): void {
+    const socket = this.#socket;
+    if (socket !== null && socket.writableCorked > 0 && !socket.destroyed) socket.uncork();
+  }
+
+  onUpstreamError(err: Error, stale: boolean): void {
+    if (this.#finished) return;
+    this.#conn = undefined;
+    const { req, res } = this.#rec;
+    // A pooled keep-alive connection the upstream had just closed: safe to resend an idempotent request
+    // that carried no body, once, on another connection.
+    if (
+      stale &&
+      !this.#staleRetried &&
+      this.#body === 'none' &&
+      IDEMPOTENT.has(req.method ?? '') &&
+      !res.headersSent &&
+      !res.destroyed
+    ) {
+      this.#staleRetried = true;
+      this.#attempt(this.#endpoints.indexOf(this.#rec.endpoint as Endpoint));
+      return;
+    }
+    this.onUpstreamReadDone();
+    this.#fail('UC', err, UpstreamMessages.Reset);
+  }
+
+  #fail(flags: string, err: unknown, text: string): void {
+    this.#finish();
+    const rec = this.#rec;
+    rec.flags = flags;
+    rec.reason = errorMessage(err);
+    if (rec.res.headersSent) rec.res.destroy();
+    else this.#reply(503, text);
+  }
+
+  #finish(): void {
+    this.#finished = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  readonly #onTimeout = (): void => {
+    if (this.#finished) return;
+    this.#finish();
+    this.#rec.flags = 'UT';
+    this.#conn?.abort(this);
+    this.#conn = undefined;
+    this.#reply(504, UpstreamMessages.Timeout);
+  };
+
+  readonly #onResClose = (): void => {
+    const { res } = this.#rec;
+    if (!res.writableFinished) {
+      if (this.#rec.flags === '-') this.#rec.flags = 'DC';
+      this.#conn?.abort(this);
+      this.#conn = undefined;
+    }
+    this.#finish();
+  };
+}
