@@ -1,0 +1,232 @@
+// The lean HTTP/1.1 upstream client (h1-pool, h1-connection, h1-forward) behind the engine, against raw
+// TCP upstreams that misbehave on purpose.
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { Agent, createServer as createHttpServer, type IncomingMessage, request } from 'node:http';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bodyKind, requestHead } from './h1-forward.js';
+import { type Harness, harness } from './test-fixtures.js';
+
+interface Reply {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
+
+function send(
+  port: number,
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string>; body?: Buffer | string; agent?: Agent } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      method,
+      path,
+      headers: { host: 'payments', ...options.headers },
+      agent: options.agent ?? false,
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** A raw TCP upstream: `onRequest` sees each connection's n-th request head (0-based). */
+async function rawUpstream(
+  onRequest: (socket: Socket, head: string, n: number) => void,
+): Promise<{ server: Server; port: number; connections: () => number }> {
+  let connections = 0;
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    connections++;
+    let n = 0;
+    let buf = '';
+    socket.on('error', () => {});
+    socket.on('data', (c: Buffer) => {
+      buf += c.toString('latin1');
+      for (let end = buf.indexOf('\r\n\r\n'); end !== -1; end = buf.indexOf('\r\n\r\n')) {
+        const head = buf.slice(0, end);
+        buf = buf.slice(end + 4);
+        onRequest(socket, head, n++);
+      }
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as AddressInfo).port, connections: () => connections };
+}
+
+const OK = 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok';
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0)) await f();
+});
+
+async function through(
+  upstreamPort: number,
+  limits: Record<string, number> = {},
+): Promise<{ h: Harness; port: number }> {
+  const h = await harness(upstreamPort, { waypoint: { limits } as never });
+  cleanup.push(() => h.close());
+  return { h, port: await h.frontDoor() };
+}
+
+describe('request head serialisation', () => {
+  it('writes one head, adds content-length: 0 to a bodiless POST and chunked framing when asked', () => {
+    expect(requestHead('POST', '/a', { host: 'x', 'x-n': 1, 'set-me': ['a', 'b'] }, 'none')).toBe(
+      'POST /a HTTP/1.1\r\nhost: x\r\nx-n: 1\r\nset-me: a\r\nset-me: b\r\ncontent-length: 0\r\n\r\n',
+    );
+    expect(requestHead('GET', '/', { host: 'x' }, 'none')).toBe('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
+    expect(requestHead('PUT', '/', {}, 'chunked')).toBe(
+      'PUT / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n',
+    );
+  });
+
+  it('refuses header values with CR/LF (a policy-set header cannot inject a second request)', () => {
+    expect(requestHead('GET', '/', { 'x-user': 'a\r\nGET /admin HTTP/1.1' }, 'none')).toBeUndefined();
+    expect(requestHead('GET', '/', { 'bad name': 'a' }, 'none')).toBeUndefined();
+  });
+
+  it('finds the body framing of a request', () => {
+    expect(bodyKind({})).toBe('none');
+    expect(bodyKind({ 'content-length': '0' })).toBe('none');
+    expect(bodyKind({ 'content-length': '5' })).toBe('length');
+    expect(bodyKind({ 'transfer-encoding': 'chunked' })).toBe('chunked');
+  });
+});
+
+describe('lean HTTP/1.1 upstream client', () => {
+  it('reuses one keep-alive upstream connection and retires it on connection: close', async () => {
+    let closeNext = false;
+    const up = await rawUpstream((s) => {
+      s.write(closeNext ? 'HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok' : OK);
+      if (closeNext) s.end();
+    });
+    cleanup.push(() => up.server.close());
+    const { port } = await through(up.port);
+    for (let i = 0; i < 5; i++) expect((await send(port, 'GET', `/k/${i}`)).body.toString()).toBe('ok');
+    expect(up.connections()).toBe(1);
+    closeNext = true;
+    expect((await send(port, 'GET', '/close')).status).toBe(200);
+    closeNext = false;
+    expect((await send(port, 'GET', '/after')).status).toBe(200);
+    expect(up.connections()).toBe(2);
+  });
+
+  it('resends a bodiless GET once when the pooled connection turns out closed, but not a POST with a body', async () => {
+    const up = await rawUpstream((s, _head, n) => {
+      // Every connection answers its first request and drops the second without a byte (a stale keep-alive).
+      if (n === 0) s.write(OK);
+      else s.destroy();
+    });
+    cleanup.push(() => up.server.close());
+    const { port } = await through(up.port);
+    expect((await send(port, 'GET', '/first')).status).toBe(200);
+    const r = await send(port, 'GET', '/second');
+    expect(r.status).toBe(200);
+    expect(up.connections()).toBe(2);
+    const post = await send(port, 'POST', '/pay', { body: 'amount=5' });
+    expect(post.status).toBe(503);
+    expect(post.body.toString()).toMatch(/reset reason: connection termination/);
+  });
+
+  it('answers 504 "upstream request timeout" when the upstream does not answer in time', async () => {
+    const up = await rawUpstream(() => {});
+    cleanup.push(() => up.server.close());
+    const { port } = await through(up.port, { requestTimeoutMs: 200 });
+    const r = await send(port, 'GET', '/slow');
+    expect(r.status).toBe(504);
+    expect(r.body.toString()).toBe('upstream request timeout');
+  });
+
+  it('answers 503 to a response that is both chunked and Content-Length framed, and does not reuse it', async () => {
+    const up = await rawUpstream((s, head) => {
+      if (head.startsWith('GET /smuggle'))
+        s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 4\r\n\r\n0\r\n\r\n');
+      else s.write(OK);
+    });
+    cleanup.push(() => up.server.close());
+    const { port } = await through(up.port);
+    expect((await send(port, 'GET', '/smuggle')).status).toBe(503);
+    expect((await send(port, 'GET', '/fine')).status).toBe(200);
+    expect(up.connections()).toBe(2);
+  });
+
+  it('passes 1xx interim responses over, HEAD and 204 have no body, until-close bodies end with the connection', async () => {
+    const up = await rawUpstream((s, head) => {
+      if (head.startsWith('HEAD')) s.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n');
+      else if (head.startsWith('GET /204')) s.write('HTTP/1.1 204 No Content\r\n\r\n');
+      else if (head.startsWith('GET /early'))
+        s.write(
+          'HTTP/1.1 103 Early Hints\r\nlink: </s.css>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok',
+        );
+      else s.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the end');
+    });
+    cleanup.push(() => up.server.close());
+    const { port } = await through(up.port);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanup.push(() => agent.destroy());
+    const head = await send(port, 'HEAD', '/', { agent });
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe('100');
+    expect((await send(port, 'GET', '/204', { agent })).status).toBe(204);
+    expect((await send(port, 'GET', '/early', { agent })).body.toString()).toBe('ok');
+    expect((await send(port, 'GET', '/close', { agent })).body.toString()).toBe('until the end');
+  });
+
+  it('decodes a chunked response and forwards a chunked request body, 4 MiB each way, with backpressure', async () => {
+    const payload = randomBytes(4 * 1024 * 1024);
+    const digest = createHash('sha256').update(payload).digest('hex');
+    let seenTe = '';
+    const app = createHttpServer((req, res) => {
+      seenTe = String(req.headers['transfer-encoding']);
+      const h = createHash('sha256');
+      req.on('data', (c: Buffer) => h.update(c));
+      req.on('end', () => {
+        res.writeHead(200, { 'x-upload': h.digest('hex') });
+        // Written in pieces without a length: chunked towards the waypoint.
+        for (let i = 0; i < 16; i++) res.write(payload.subarray(i * 262_144, (i + 1) * 262_144));
+        res.end();
+      });
+    });
+    app.listen(0, '127.0.0.1');
+    await once(app, 'listening');
+    cleanup.push(() => app.close());
+    const { port } = await through((app.address() as AddressInfo).port);
+    const r = await new Promise<{ upload: string; down: string }>((resolve, reject) => {
+      const req = request({
+        host: '127.0.0.1',
+        port,
+        method: 'PUT',
+        path: '/up',
+        headers: { host: 'payments' },
+      });
+      req.on('response', (res) => {
+        const h = createHash('sha256');
+        // A slow reader: pause between chunks so the waypoint must hold the upstream back.
+        res.on('data', (c: Buffer) => {
+          h.update(c);
+          res.pause();
+          setImmediate(() => res.resume());
+        });
+        res.on('end', () => resolve({ upload: String(res.headers['x-upload']), down: h.digest('hex') }));
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 4; i++) req.write(payload.subarray(i * 1_048_576, (i + 1) * 1_048_576));
+      req.end();
+    });
+    expect(seenTe).toBe('chunked');
+    expect(r.upload).toBe(digest);
+    expect(r.down).toBe(digest);
+  });
+});
