@@ -10,6 +10,10 @@ import { env, image, POD_ENV, READINESS, RESTRICTED, resources, XDS_TLS_PORT } f
 import type { InstallOptions } from './options.js';
 import { DATAPLANE_MODE, PART_OF } from './types.js';
 
+/** The Secret that holds pilot's self-signed root (in pilot's namespace), and where a plug-in CA is mounted. */
+const CA_SECRET = 'weft-ca';
+const CACERTS_DIR = '/etc/cacerts';
+
 export const PILOT = 'weft-pilot';
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
@@ -79,8 +83,15 @@ export function pilotObjects(
       kind: 'Role',
       metadata: meta,
       rules: [
-        // The CA's root/intermediate and the plug-in CA (Secret cacerts) in pilot's own namespace.
-        { apiGroups: [''], resources: ['secrets'], verbs: ['create', 'update', 'patch'] },
+        // The self-signed root lives in the Secret weft-ca in pilot's own namespace (like istiod's
+        // istio-ca-secret); create cannot be limited by name. A plug-in CA (Secret cacerts) is a volume.
+        {
+          apiGroups: [''],
+          resources: ['secrets'],
+          resourceNames: [CA_SECRET],
+          verbs: ['get', 'update', 'patch'],
+        },
+        { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
       ],
     },
@@ -129,7 +140,8 @@ export function pilotObjects(
                   ...env({
                     // In a cluster pilot reads the Kubernetes API (its --source default there).
                     XDS_TLS_PORT: String(XDS_TLS_PORT),
-                    CA_DIR: '/var/lib/weft/ca',
+                    CA_SECRET: `${ns}/${CA_SECRET}`,
+                    PLUGIN_CA_DIR: CACERTS_DIR,
                     TRUST_DOMAIN: o.trustDomain,
                     CLUSTER_ID: o.clusterId,
                     ROOT_NAMESPACE: o.rootNamespace,
@@ -152,14 +164,16 @@ export function pilotObjects(
                 resources: resources(o.pilot.resources),
                 securityContext: RESTRICTED,
                 volumeMounts: [
-                  { name: 'ca', mountPath: '/var/lib/weft' },
+                  { name: 'cacerts', mountPath: CACERTS_DIR, readOnly: true },
                   { name: 'tmp', mountPath: '/tmp' },
                 ],
               },
             ],
             volumes: [
-              // The self-signed root lives here (CA_DIR); a plug-in CA is mounted with PLUGIN_CA_DIR.
-              { name: 'ca', emptyDir: {} },
+              // Istio's plug-in CA: an optional Secret `cacerts` (ca-cert.pem, ca-key.pem, root-cert.pem,
+              // cert-chain.pem). Absent → pilot signs with its self-signed root (Secret weft-ca); replaced →
+              // pilot reloads it without a restart.
+              { name: 'cacerts', secret: { secretName: 'cacerts', optional: true } },
               { name: 'tmp', emptyDir: {} },
             ],
           },

@@ -27,7 +27,12 @@ export interface PilotConfig {
     enabled: boolean;
     /** Self-signed root kept here (created on first start). */
     dir: string;
-    /** Istio `cacerts` layout; takes precedence over `dir`. */
+    /**
+     * CA_SECRET / --ca-secret `namespace/name`: keep the self-signed root in that Kubernetes Secret instead
+     * of `dir` (what the cluster install does, like istiod's istio-ca-secret); needs in-cluster credentials.
+     */
+    secret: { namespace: string; name: string } | undefined;
+    /** Istio `cacerts` layout; takes precedence over `dir`/`secret` when it holds the files. */
     pluginDir: string | undefined;
     /** Embedded mode: token → grant file (BootstrapTokenAuthenticator). */
     bootstrapTokensFile: string | undefined;
@@ -51,7 +56,8 @@ export const USAGE = `weft-pilot: Weft's control plane (discovery + CA)
   --cluster-id ID           CLUSTER_ID                                                         [Kubernetes]
                             PILOT_DEBOUNCE_AFTER (ms) [100], PILOT_DEBOUNCE_MAX (ms) [10000]
   --ca-dir DIR              CA_DIR                  where the self-signed root lives           [./var/lib/weft/ca]
-  --plugin-ca-dir DIR       PLUGIN_CA_DIR           Istio cacerts layout (plug-in CA)
+  --ca-secret NS/NAME       CA_SECRET               keep the self-signed root in this Secret (in cluster)
+  --plugin-ca-dir DIR       PLUGIN_CA_DIR           Istio cacerts layout (plug-in CA; self-signed when empty)
   --bootstrap-tokens FILE   BOOTSTRAP_TOKENS_FILE   per-node tokens for the CA (embedded mode)
                             CA_TRUSTED_NODE_ACCOUNTS (ns/sa,...) [weft-system/weft-node]
   --no-ca                   ENABLE_CA=false
@@ -79,6 +85,17 @@ function msOf(name: string, v: string | undefined, fallback: number): number {
   return n;
 }
 
+function secretRef(v: string | undefined): { namespace: string; name: string } | undefined {
+  if (v === undefined || v === '') return undefined;
+  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(v);
+  if (m === null)
+    throw new WeftError(
+      'WEFT_PILOT_BAD_CONFIG',
+      `CA_SECRET "${v}" must be namespace/name (e.g. weft-system/weft-ca)`,
+    );
+  return { namespace: m[1] as string, name: m[3] as string };
+}
+
 export function parsePilotConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
@@ -100,6 +117,7 @@ export function parsePilotConfig(
         'root-namespace': { type: 'string' },
         'cluster-id': { type: 'string' },
         'ca-dir': { type: 'string' },
+        'ca-secret': { type: 'string' },
         'plugin-ca-dir': { type: 'string' },
         'bootstrap-tokens': { type: 'string' },
         'no-ca': { type: 'boolean' },
@@ -156,6 +174,7 @@ export function parsePilotConfig(
     ca: {
       enabled: values['no-ca'] !== true && env.ENABLE_CA !== 'false',
       dir: s('ca-dir', 'CA_DIR') ?? './var/lib/weft/ca',
+      secret: secretRef(s('ca-secret', 'CA_SECRET')),
       pluginDir: s('plugin-ca-dir', 'PLUGIN_CA_DIR'),
       bootstrapTokensFile: s('bootstrap-tokens', 'BOOTSTRAP_TOKENS_FILE'),
       trustedNodeAccounts: (env.CA_TRUSTED_NODE_ACCOUNTS ?? 'weft-system/weft-node')

@@ -13,7 +13,10 @@ import type { XdsServer } from '@weft/xds';
 import {
   BootstrapTokenAuthenticator,
   type CallerAuthenticator,
+  type CaStore,
+  httpsSecretClient,
   type RunningCa,
+  SecretCaStore,
   startCa,
   TokenReviewAuthenticator,
 } from './ca/index.js';
@@ -35,16 +38,39 @@ function refuseAll(why: string): CallerAuthenticator {
   };
 }
 
+/** The API server and pilot's service-account credentials, when running in a cluster. */
+async function inCluster(
+  env: NodeJS.ProcessEnv,
+): Promise<{ apiServer: string; token: () => Promise<string>; caPem: string } | undefined> {
+  const host = env.KUBERNETES_SERVICE_HOST;
+  if (host === undefined || host === '') return undefined;
+  return {
+    apiServer: `https://${host.includes(':') ? `[${host}]` : host}:${env.KUBERNETES_SERVICE_PORT ?? '443'}`,
+    token: () => readFile(`${SA_DIR}/token`, 'utf8').then((t) => t.trim()),
+    caPem: await readFile(`${SA_DIR}/ca.crt`, 'utf8'),
+  };
+}
+
+/** Where the self-signed root lives: a Kubernetes Secret (CA_SECRET, in cluster) or a directory. */
+async function caStoreFor(config: PilotConfig, env: NodeJS.ProcessEnv): Promise<CaStore | string> {
+  const secret = config.ca.secret;
+  if (secret === undefined) return config.ca.dir;
+  const cluster = await inCluster(env);
+  if (cluster === undefined)
+    throw new WeftError(
+      'WEFT_PILOT_BAD_CONFIG',
+      `CA_SECRET ${secret.namespace}/${secret.name} needs in-cluster credentials (KUBERNETES_SERVICE_HOST and a service account); use CA_DIR outside a cluster`,
+    );
+  return new SecretCaStore(httpsSecretClient(cluster), secret.namespace, secret.name);
+}
+
 async function authenticatorFor(config: PilotConfig, env: NodeJS.ProcessEnv): Promise<CallerAuthenticator> {
   if (config.ca.bootstrapTokensFile !== undefined)
     return BootstrapTokenAuthenticator.fromFile(config.ca.bootstrapTokensFile);
-  const host = env.KUBERNETES_SERVICE_HOST;
-  if (config.source === 'kubernetes' && host !== undefined && host !== '') {
-    const caPem = await readFile(`${SA_DIR}/ca.crt`, 'utf8');
+  const cluster = config.source === 'kubernetes' ? await inCluster(env) : undefined;
+  if (cluster !== undefined) {
     return new TokenReviewAuthenticator({
-      apiServer: `https://${host.includes(':') ? `[${host}]` : host}:${env.KUBERNETES_SERVICE_PORT ?? '443'}`,
-      token: () => readFile(`${SA_DIR}/token`, 'utf8').then((t) => t.trim()),
-      caPem,
+      ...cluster,
       trustDomain: config.trustDomain,
       trustedNodeAccounts: config.ca.trustedNodeAccounts,
     });
@@ -118,7 +144,7 @@ export async function startPilot(
       // The CA listens on loopback; the secure port (15012) relays to it next to xDS over TLS.
       ca = await startCa({
         trustDomain: config.trustDomain,
-        store: config.ca.dir,
+        store: await caStoreFor(config, env),
         ...(config.ca.pluginDir === undefined ? {} : { pluginDir: config.ca.pluginDir }),
         authenticator,
         placement: discovery,

@@ -6,7 +6,7 @@ import { CertificateAuthority } from './authority.js';
 import type { WorkloadPlacement } from './authz.js';
 import { type PluginWatch, watchPluginCa } from './plugin-watch.js';
 import { type CaServer, startCaServer } from './server.js';
-import { type CaStore, DirectoryCaStore, loadPluginCa } from './store.js';
+import { type CaStore, DirectoryCaStore, holdsPluginCa, loadPluginCa } from './store.js';
 
 export { caAdminRoutes } from './admin.js';
 export {
@@ -38,13 +38,17 @@ export {
   type SecretClient,
 } from './secret-store.js';
 export { type CaServer, type CaServerOptions, startCaServer } from './server.js';
-export { type CaStore, DirectoryCaStore, loadPluginCa, type PluginCa } from './store.js';
+export { type CaStore, DirectoryCaStore, holdsPluginCa, loadPluginCa, type PluginCa } from './store.js';
 
 export interface StartCaOptions {
   trustDomain?: string;
   /** Self-signed mode: where the root is kept (a directory path or any CaStore). */
   store?: CaStore | string;
-  /** Plug-in mode: a directory in Istio's cacerts layout; takes precedence over `store`. */
+  /**
+   * Plug-in mode: a directory in Istio's cacerts layout; takes precedence over `store` when it holds any of
+   * the files (like istiod with an optional `cacerts` Secret: empty or missing → self-signed). Followed
+   * for changes while running.
+   */
   pluginDir?: string;
   authenticator: CallerAuthenticator;
   placement: WorkloadPlacement;
@@ -79,9 +83,18 @@ export async function startCa(options: StartCaOptions): Promise<RunningCa> {
   };
   let authority: CertificateAuthority;
   let pluginWatch: PluginWatch | undefined;
-  if (options.pluginDir !== undefined) {
-    authority = CertificateAuthority.fromPlugin(await loadPluginCa(options.pluginDir), caOptions);
-    pluginWatch = watchPluginCa(options.pluginDir, authority, {
+  const pluginDir =
+    options.pluginDir !== undefined && (await holdsPluginCa(options.pluginDir))
+      ? options.pluginDir
+      : undefined;
+  if (options.pluginDir !== undefined && pluginDir === undefined)
+    options.logger?.info(
+      { dir: options.pluginDir },
+      'no plug-in CA files (cacerts) there: signing with the self-signed root',
+    );
+  if (pluginDir !== undefined) {
+    authority = CertificateAuthority.fromPlugin(await loadPluginCa(pluginDir), caOptions);
+    pluginWatch = watchPluginCa(pluginDir, authority, {
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
   } else {

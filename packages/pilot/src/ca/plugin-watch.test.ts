@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { generateKeyAndCsr, toPem, validateChain } from '@weft/certs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CaChange, CertificateAuthority } from './authority.js';
+import { staticPlacement } from './authz.js';
+import { startCa } from './index.js';
 import { type PluginWatch, watchPluginCa } from './plugin-watch.js';
 import { DirectoryCaStore, loadPluginCa, type PluginCa } from './store.js';
 import { buildCertificate, createRoot, issuerFrom, newKey } from './x509.js';
@@ -139,6 +141,36 @@ describe('plug-in CA reload (cacerts rotation without a restart)', () => {
     );
     expect(ca.status().plugin?.lastError?.code).toBe('WEFT_CA_PLUGIN_INVALID');
     expect(await issue(ca, [oldRoot])).toContain('Intermediate A');
+  });
+
+  it('startCa signs with the self-signed root when the cacerts directory is empty (an optional Secret), and follows it when not', async () => {
+    const empty = join(dir, 'empty-cacerts');
+    mkdirSync(empty);
+    const none = await startCa({
+      pluginDir: empty,
+      store: join(dir, 'fallback-store'),
+      authenticator: { authenticate: async () => ({ kind: 'node', node: 'n', name: 'n' }) },
+      placement: staticPlacement({}),
+      port: 0,
+      host: '127.0.0.1',
+    });
+    expect(none.authority.status()).toMatchObject({ mode: 'self-signed' });
+    await none.close();
+    const { cacerts } = setup('started');
+    const plug = await startCa({
+      pluginDir: cacerts,
+      authenticator: { authenticate: async () => ({ kind: 'node', node: 'n', name: 'n' }) },
+      placement: staticPlacement({}),
+      port: 0,
+      host: '127.0.0.1',
+    });
+    try {
+      writePlugin(cacerts, pluginFiles(oldRoot, 'Intermediate H', [oldRoot]));
+      await expect.poll(() => plug.authority.status().plugin?.reloads, { timeout: 5000 }).toBe(1);
+      expect(await issue(plug.authority, [oldRoot])).toContain('Intermediate H');
+    } finally {
+      await plug.close();
+    }
   });
 
   it('is only for plug-in CAs', async () => {

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WeftError } from '@weft/telemetry';
 import type { CaState } from './rotation.js';
@@ -72,6 +72,21 @@ export interface PluginCa {
   rootCertPem: string;
   /** cert-chain.pem: the signing certificate's chain up to the root. */
   certChainPem: string;
+}
+
+const PLUGIN_FILES = ['ca-cert.pem', 'ca-key.pem', 'root-cert.pem', 'cert-chain.pem'] as const;
+
+/** Whether `dir` holds any plug-in CA file (a partial set still counts: loading it reports what is missing). */
+export async function holdsPluginCa(dir: string): Promise<boolean> {
+  const found = await Promise.all(
+    PLUGIN_FILES.map((f) =>
+      access(join(dir, f)).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return found.includes(true);
 }
 
 export async function loadPluginCa(dir: string): Promise<PluginCa> {
