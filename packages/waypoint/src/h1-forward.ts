@@ -18,6 +18,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 const BODY_EXPECTED = new Set(['POST', 'PUT', 'PATCH']);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+// Bodies up to this size go out with the response headers in one write.
+const SMALL_BODY = 16 * 1024;
 
 /** What the engine keeps per request (also read by the access log / metrics record). */
 export interface Http1Record {
@@ -30,6 +32,7 @@ export interface Http1Record {
   endpoint: Endpoint | undefined;
   requestBytes: number;
   responseBytes: number;
+  forward: Http1Forward | undefined;
 }
 
 /** Answers the proxy gives itself (the engine's reply, so both paths format them the same way). */
@@ -84,11 +87,13 @@ export class Http1Forward implements UpstreamExchange {
   readonly #socket: Duplex | null;
   #conn: H1Connection | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #bodyBytes = 0;
   #reading = false;
   #staleRetried = false;
   #finished = false;
   #waitingDrain = false;
+  /** A small first body chunk held back so that it leaves with the headers in one write. */
+  #pending: Buffer | undefined;
+  #bodyStarted = false;
 
   constructor(
     deps: HttpEngineDeps,
@@ -105,9 +110,9 @@ export class Http1Forward implements UpstreamExchange {
     this.#head = head;
     this.#body = body;
     this.#socket = rec.res.socket;
-    rec.res.once('close', this.#onResClose);
+    // Closures only where needed: most requests have no body and no timeout.
     const timeoutMs = deps.limits.requestTimeoutMs;
-    if (timeoutMs > 0) this.#timer = setTimeout(this.#onTimeout, timeoutMs);
+    if (timeoutMs > 0) this.#timer = setTimeout(() => this.#onTimeout(), timeoutMs);
     if (body === 'none') rec.req.resume();
   }
 
@@ -120,13 +125,12 @@ export class Http1Forward implements UpstreamExchange {
     this.#rec.endpoint = ep;
     const got = this.#d.clients.pool(ep).acquire();
     if (got instanceof Promise) {
-      got.then(this.#onConnected, (err: unknown) => this.#onConnectFailed(i, err));
+      got.then(
+        (conn) => this.#send(conn),
+        (err: unknown) => this.#onConnectFailed(i, err),
+      );
     } else this.#send(got);
   }
-
-  readonly #onConnected = (conn: H1Connection): void => {
-    this.#send(conn);
-  };
 
   #onConnectFailed(i: number, err: unknown): void {
     if (this.#finished) return;
@@ -144,26 +148,21 @@ export class Http1Forward implements UpstreamExchange {
       return;
     }
     this.#conn = conn;
-    const rec = this.#rec;
+    const { req } = this.#rec;
     const bodyFollows = this.#body !== 'none';
-    conn.send(this, this.#head, rec.req.method === 'HEAD', bodyFollows);
+    conn.send(this, this.#head, req.method === 'HEAD', bodyFollows);
     if (bodyFollows && !this.#reading) {
       this.#reading = true;
-      rec.req.on('data', this.#onReqData);
-      rec.req.once('end', this.#onReqEnd);
+      req.on('data', (chunk: Buffer) => this.#onReqData(chunk));
+      req.once('end', () => this.#conn?.endBody(this, this.#body === 'chunked'));
     }
   }
 
-  readonly #onReqData = (chunk: Buffer): void => {
+  #onReqData(chunk: Buffer): void {
     this.#rec.requestBytes += chunk.length;
-    this.#bodyBytes += chunk.length;
     const conn = this.#conn;
     if (conn !== undefined && !conn.writeBody(this, chunk, this.#body === 'chunked')) this.#rec.req.pause();
-  };
-
-  readonly #onReqEnd = (): void => {
-    this.#conn?.endBody(this, this.#body === 'chunked');
-  };
+  }
 
   onUpstreamDrain(): void {
     if (this.#reading && !this.#rec.req.readableEnded) this.#rec.req.resume();
@@ -184,27 +183,55 @@ export class Http1Forward implements UpstreamExchange {
     this.#rec.responseBytes += chunk.length;
     const { res } = this.#rec;
     if (res.destroyed) return true;
+    if (!this.#bodyStarted && this.#pending === undefined && chunk.length <= SMALL_BODY) {
+      this.#pending = chunk;
+      return true;
+    }
+    this.#bodyStarted = true;
+    if (this.#pending !== undefined) {
+      res.write(this.#pending);
+      this.#pending = undefined;
+    }
+    return this.#write(chunk);
+  }
+
+  #write(chunk: Buffer): boolean {
+    const { res } = this.#rec;
     if (res.write(chunk)) return true;
     if (!this.#waitingDrain) {
       this.#waitingDrain = true;
-      res.once('drain', this.#onResDrain);
+      res.once('drain', () => {
+        this.#waitingDrain = false;
+        this.#conn?.resumeResponse(this);
+      });
     }
     return false;
   }
 
-  readonly #onResDrain = (): void => {
-    this.#waitingDrain = false;
-    this.#conn?.resumeResponse(this);
-  };
-
   onResponseEnd(): void {
     this.#finish();
     const { res } = this.#rec;
-    if (!res.destroyed) res.end();
-    this.onUpstreamReadDone();
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (!res.destroyed) {
+      // A whole small body as one latin1 string: Node sends it with the headers in a single write.
+      if (pending !== undefined) res.end(pending.toString('latin1'), 'latin1');
+      else res.end();
+    }
+    this.#uncork();
   }
 
   onUpstreamReadDone(): void {
+    const pending = this.#pending;
+    if (pending !== undefined) {
+      this.#pending = undefined;
+      this.#bodyStarted = true;
+      if (!this.#rec.res.destroyed && !this.#write(pending)) this.#conn?.pauseResponse();
+    }
+    this.#uncork();
+  }
+
+  #uncork(): void {
     const socket = this.#socket;
     if (socket !== null && socket.writableCorked > 0 && !socket.destroyed) socket.uncork();
   }
@@ -227,7 +254,8 @@ export class Http1Forward implements UpstreamExchange {
       this.#attempt(this.#endpoints.indexOf(this.#rec.endpoint as Endpoint));
       return;
     }
-    this.onUpstreamReadDone();
+    this.#pending = undefined;
+    this.#uncork();
     this.#fail('UC', err, UpstreamMessages.Reset);
   }
 
@@ -246,22 +274,23 @@ export class Http1Forward implements UpstreamExchange {
     this.#timer = undefined;
   }
 
-  readonly #onTimeout = (): void => {
+  #onTimeout(): void {
     if (this.#finished) return;
     this.#finish();
     this.#rec.flags = 'UT';
     this.#conn?.abort(this);
     this.#conn = undefined;
+    this.#pending = undefined;
     this.#reply(504, UpstreamMessages.Timeout);
-  };
+  }
 
-  readonly #onResClose = (): void => {
-    const { res } = this.#rec;
-    if (!res.writableFinished) {
+  /** The downstream response closed (the engine's one 'close' listener calls this before recording). */
+  downstreamClosed(): void {
+    if (!this.#rec.res.writableFinished) {
       if (this.#rec.flags === '-') this.#rec.flags = 'DC';
       this.#conn?.abort(this);
       this.#conn = undefined;
     }
     this.#finish();
-  };
+  }
 }

@@ -89,6 +89,7 @@ export class Http1Engine {
       endpoint: undefined,
       requestBytes: headerBytes(req),
       responseBytes: 0,
+      forward: undefined,
     };
     res.once('close', () => this.#record(ex));
     const head: RequestHead = {
@@ -167,17 +168,19 @@ export class Http1Engine {
       return;
     }
     if (expectContinue) ex.res.writeContinue();
-    new Http1Forward(
+    ex.forward = new Http1Forward(
       this.#d,
       ex,
       (status, text) => this.#reply(ex, status, text),
       endpoints,
       head,
       body,
-    ).start();
+    );
+    ex.forward.start();
   }
 
   #record(ex: Exchange): void {
+    ex.forward?.downstreamClosed();
     const { req, res } = ex;
     this.#d.telemetry.record({
       conn: ex.conn,
