@@ -142,6 +142,18 @@ interface Reading {
  */
 const readings = new WeakMap<object, Reading>();
 
+/** `objectKey` of each object, remembered while the source keeps the object. */
+const keys = new WeakMap<KubeObject, string>();
+
+function keyOf(o: KubeObject): string {
+  let key = keys.get(o);
+  if (key === undefined) {
+    key = objectKey(o.group, o.kind, o.namespace, o.name);
+    keys.set(o, key);
+  }
+  return key;
+}
+
 function readObject(o: KubeObject): Reading {
   const cached = readings.get(o.object);
   if (cached !== undefined) return cached;
@@ -242,9 +254,9 @@ export function buildIndex(all: readonly KubeObject[], options: IndexOptions = {
     requestAuthentications,
   };
 
+  // Hot loop (every recompute walks every object): no per-object closures or temporaries.
   for (const o of all) {
-    const key = objectKey(o.group, o.kind, o.namespace, o.name);
-    const at = o.location === undefined ? {} : { location: o.location };
+    const key = keyOf(o);
     const first = objects.get(key);
     if (first !== undefined) {
       problems.push({
@@ -252,28 +264,28 @@ export function buildIndex(all: readonly KubeObject[], options: IndexOptions = {
         severity: 'error',
         resource: describeObject(o),
         message: `defined more than once; keeping the first${first.location === undefined ? '' : ` (${formatLocation(first.location)})`}`,
-        ...at,
+        ...(o.location === undefined ? {} : { location: o.location }),
       });
       continue;
     }
     const reading = readObject(o);
-    const issues = reading.issues;
     for (const p of reading.policyProblems) problems.push(fromPolicyProblem(p, o.location));
     if (!reading.ok) continue;
-    const accept = () => reading.accept(sinks, o);
-    for (const i of issues) {
+    let error = false;
+    for (const i of reading.issues) {
       problems.push({
         code: ConfigCode.InvalidObject,
         severity: i.severity,
         resource: describeObject(o),
         path: i.path,
         message: i.message,
-        ...at,
+        ...(o.location === undefined ? {} : { location: o.location }),
       });
+      if (i.severity === 'error') error = true;
     }
-    if (issues.some((i) => i.severity === 'error')) continue;
+    if (error) continue;
     objects.set(key, o);
-    accept();
+    reading.accept(sinks, o);
   }
   return {
     objects,

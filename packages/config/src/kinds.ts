@@ -39,6 +39,20 @@ export const KINDS: readonly KindInfo[] = [
 ];
 
 const byGroupKind = new Map(KINDS.map((k) => [`${k.group}/${k.kind}`, k]));
+const byGroup = new Map<string, Map<string, KindInfo>>();
+for (const k of KINDS) {
+  let kinds = byGroup.get(k.group);
+  if (kinds === undefined) {
+    kinds = new Map();
+    byGroup.set(k.group, kinds);
+  }
+  kinds.set(k.kind, k);
+}
+
+/** kindInfo by API group (not apiVersion), without building a key string (hot loops). */
+export function kindOfGroup(group: string, kind: string): KindInfo | undefined {
+  return byGroup.get(group)?.get(kind);
+}
 
 /** `networking.istio.io/v1` → `networking.istio.io`; `v1` → ''. */
 export function groupOf(apiVersion: string): string {

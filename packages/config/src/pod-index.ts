@@ -1,20 +1,21 @@
 /**
  * Pods indexed by namespace and by `label=value`, so selecting pods for a Service or a policy costs the
- * size of the smallest matching label set instead of a scan of every pod.
+ * size of the smallest matching label set instead of a scan of every pod. The label index of a namespace is
+ * built on its first query: a recompute that only revisits one namespace indexes only that namespace's pods.
  */
 import type { PodInfo } from './kube.js';
 
+type LabelIndex = Map<string, PodInfo[]>;
+
 export class PodIndex {
   readonly #byNamespace = new Map<string, PodInfo[]>();
-  readonly #byLabel = new Map<string, PodInfo[]>();
+  readonly #labelsByNamespace = new Map<string, LabelIndex>();
+  #allLabels: LabelIndex | undefined;
   readonly #all: PodInfo[];
 
   constructor(pods: Iterable<PodInfo>) {
     this.#all = [...pods];
-    for (const p of this.#all) {
-      push(this.#byNamespace, p.namespace, p);
-      for (const k in p.labels) push(this.#byLabel, `${k}=${p.labels[k]}`, p);
-    }
+    for (const p of this.#all) push(this.#byNamespace, p.namespace, p);
   }
 
   /** Pods of `namespace` (every namespace when undefined) whose labels include all of `matchLabels`. */
@@ -23,13 +24,12 @@ export class PodIndex {
     matchLabels: Readonly<Record<string, string>> | undefined,
   ): PodInfo[] {
     const keys = matchLabels === undefined ? [] : Object.keys(matchLabels);
-    let candidates: readonly PodInfo[];
-    if (keys.length === 0)
-      candidates = namespace === undefined ? this.#all : (this.#byNamespace.get(namespace) ?? []);
-    else {
-      candidates = this.#all;
+    const scope = namespace === undefined ? this.#all : (this.#byNamespace.get(namespace) ?? []);
+    let candidates: readonly PodInfo[] = scope;
+    if (keys.length > 0) {
+      const labels = this.#labels(namespace);
       for (const k of keys) {
-        const list = this.#byLabel.get(`${k}=${matchLabels?.[k]}`) ?? [];
+        const list = labels.get(`${k}=${matchLabels?.[k]}`) ?? [];
         if (list.length < candidates.length) candidates = list;
       }
     }
@@ -45,6 +45,17 @@ export class PodIndex {
 
   inNamespace(namespace: string): readonly PodInfo[] {
     return this.#byNamespace.get(namespace) ?? [];
+  }
+
+  #labels(namespace: string | undefined): LabelIndex {
+    let index = namespace === undefined ? this.#allLabels : this.#labelsByNamespace.get(namespace);
+    if (index !== undefined) return index;
+    index = new Map();
+    const pods = namespace === undefined ? this.#all : (this.#byNamespace.get(namespace) ?? []);
+    for (const p of pods) for (const k in p.labels) push(index, `${k}=${p.labels[k]}`, p);
+    if (namespace === undefined) this.#allLabels = index;
+    else this.#labelsByNamespace.set(namespace, index);
+    return index;
   }
 }
 

@@ -204,6 +204,64 @@ describe('incremental translation', () => {
   });
 });
 
+describe('incremental translation of Services', () => {
+  const svc = (name: string, namespace: string, vip: string) =>
+    `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}, namespace: ${namespace}}\nspec: {clusterIP: ${vip}, selector: {app: ${name}}, ports: [{name: http, port: 80}]}\n---\n`;
+  const waypoint =
+    'apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: wp, namespace: b, labels: {istio.io/waypoint-for: service}}\nspec: {gatewayClassName: istio-waypoint, listeners: [{name: mesh, port: 15008, protocol: HBONE}]}\n---\n' +
+    svc('wp', 'b', '10.96.0.99');
+
+  it('keeps unchanged Services, and recomputes one whose input or namespace labels changed', () => {
+    const files = (bLabels: Record<string, string>, x2ip: string) =>
+      parseFiles([
+        { path: 'ns.yaml', text: ns('a') + waypoint },
+        { path: 'b.yaml', text: ns('b', bLabels) },
+        { path: 'svc.yaml', text: svc('x1', 'a', '10.96.0.1') + svc('y1', 'b', '10.96.0.3') },
+        { path: 'x2.yaml', text: svc('x2', 'a', x2ip) },
+      ]).objects;
+    const key = (name: string, namespace: string) => `${namespace}/${name}.${namespace}.svc.cluster.local`;
+    const base = files({}, '10.96.0.2');
+    const first = compileConfig(base);
+    const s = (c: typeof first, name: string, namespace: string) =>
+      c.translation.state.services.get(key(name, namespace));
+    // Same objects again: every Service is the same instance.
+    const second = compileConfig(base, { previous: first.translation });
+    for (const [k, v] of first.translation.state.services)
+      expect(second.translation.state.services.get(k)).toBe(v);
+
+    // One Service edited (its file re-parsed): only it changes.
+    const edited = files({}, '10.96.0.22');
+    const third = compileConfig(
+      [
+        ...base.filter((o) => !(o.kind === 'Service' && o.name === 'x2')),
+        ...edited.filter((o) => o.name === 'x2'),
+      ],
+      { previous: second.translation },
+    );
+    expect(s(third, 'x2', 'a')?.addresses).toEqual([{ network: '', ip: '10.96.0.22' }]);
+    expect(s(third, 'x1', 'a')).toBe(s(first, 'x1', 'a'));
+
+    // b's namespace now points at the waypoint: b's Service gains it, a's Services stay as they were.
+    const labelled = files({ 'istio.io/use-waypoint': 'wp' }, '10.96.0.22');
+    const fourth = compileConfig(
+      [...third.index.objects.values()].map((o) =>
+        o.kind === 'Namespace' && o.name === 'b'
+          ? (labelled.find((l) => l.kind === 'Namespace' && l.name === 'b') ?? o)
+          : o,
+      ),
+      { previous: third.translation },
+    );
+    expect(s(fourth, 'y1', 'b')?.waypoint).toEqual({
+      address: { network: '', ip: '10.96.0.99' },
+      hboneMtlsPort: 15008,
+    });
+    expect(s(third, 'y1', 'b')?.waypoint).toBeUndefined();
+    expect(s(fourth, 'x1', 'a')).toBe(s(first, 'x1', 'a'));
+    // The waypoint's own Service never points at itself.
+    expect(s(fourth, 'wp', 'b')?.waypoint).toBeUndefined();
+  });
+});
+
 describe('what L7 consumers receive', () => {
   it("sends a Gateway's credential Secrets from its gateway pods' namespace too, as Istio reads them there", () => {
     const yaml =

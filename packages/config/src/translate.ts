@@ -15,7 +15,7 @@ import {
   staticStrictPolicy,
 } from '@weft/policy';
 import { type ConfigIndex, WAYPOINT_CLASS } from './config-index.js';
-import type { PodInfo } from './kube.js';
+import type { PodInfo, ServiceInfo } from './kube.js';
 import { l7Configs } from './l7-configs.js';
 import { LABEL } from './labels.js';
 import { membership, type NamespaceInputs, servicePorts } from './membership.js';
@@ -70,6 +70,8 @@ interface TranslateCache {
     string,
     { inputs: readonly unknown[]; workloads: readonly Workload[]; strict: boolean }
   >;
+  /** Each Service by its input (and its namespace's info, which carries the waypoint labels). */
+  readonly services: WeakMap<ServiceInfo, { nsInfo: unknown; service: Service }>;
 }
 
 const caches = new WeakMap<Translation, TranslateCache>();
@@ -275,7 +277,18 @@ export function translate(index: ConfigIndex, options: TranslateOptions = {}): T
   }
 
   const services = new Map<string, Service>();
+  // Unchanged global inputs + the same ServiceInfo and namespace info → the same Service as last time.
+  const serviceCache =
+    globalSame && prevCache !== undefined
+      ? prevCache.services
+      : new WeakMap<ServiceInfo, { nsInfo: unknown; service: Service }>();
   for (const svc of index.services.values()) {
+    const nsInfo = index.namespaces.get(svc.namespace);
+    const hit = serviceCache.get(svc);
+    if (hit !== undefined && hit.nsInfo === nsInfo) {
+      services.set(serviceKey(hit.service), hit.service);
+      continue;
+    }
     const hostname = `${svc.name}.${svc.namespace}.svc.${domain}`;
     const waypoint = resolveWaypoint(
       svc.labels,
@@ -287,7 +300,7 @@ export function translate(index: ConfigIndex, options: TranslateOptions = {}): T
       domain,
       network,
     );
-    const s: Service = {
+    let s: Service = {
       name: svc.name,
       namespace: svc.namespace,
       hostname,
@@ -297,7 +310,11 @@ export function translate(index: ConfigIndex, options: TranslateOptions = {}): T
       ingressUseWaypoint: svc.labels[LABEL.ingressUseWaypoint] === 'true',
       ...(waypoint === undefined || isWaypointService(svc, waypoints) ? {} : { waypoint }),
     };
-    services.set(serviceKey(s), s);
+    const key = serviceKey(s);
+    const old = options.previous?.state.services.get(key);
+    if (old !== undefined && sameService(old, s)) s = old;
+    serviceCache.set(svc, { nsInfo, service: s });
+    services.set(key, s);
   }
 
   const prev = options.previous?.state;
@@ -311,12 +328,12 @@ export function translate(index: ConfigIndex, options: TranslateOptions = {}): T
   const translation: Translation = {
     state: {
       workloads,
-      services: reuse(services, prev?.services, sameService),
+      services,
       authorizations: reuse(authorizations, prev?.authorizations, sameAuthorization),
       configs,
     },
     projectionWarnings,
   };
-  caches.set(translation, { global, byNs });
+  caches.set(translation, { global, byNs, services: serviceCache });
   return translation;
 }

@@ -18,7 +18,7 @@ import {
   workloadSpiffeId,
 } from '@weft/config';
 import { errorMessage, gauge, histogram, type Logger, type Registry, silentLogger } from '@weft/telemetry';
-import { bytesToIp, roleFilter, stateToResources, XdsServer } from '@weft/xds';
+import { bytesToIp, diffStates, roleFilter, stateToResources, XdsServer } from '@weft/xds';
 import type { ConfigSource } from './sources/source.js';
 
 export interface DiscoveryOptions {
@@ -38,8 +38,11 @@ export class Discovery {
   readonly #servers: XdsServer[];
   readonly #metrics;
   #compiled: CompiledConfig | undefined;
+  /** The state every server holds (the previous one when a publish failed). */
+  #published: DiscoveryState | undefined;
   #problems: readonly ConfigProblem[] = [];
-  #identitiesByNode = new Map<string, Set<string>>();
+  /** SPIFFE IDs by node, built on the first question after each state change. */
+  #identitiesByNode: Map<string, Set<string>> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #firstChangeAt: number | undefined;
   #lastChangeAt: number | undefined;
@@ -87,7 +90,7 @@ export class Discovery {
 
   addServer(server: XdsServer): void {
     this.#servers.push(server);
-    if (this.#compiled !== undefined) this.#publishTo(server, this.#compiled.translation.state);
+    if (this.#published !== undefined) this.#publishTo(server, this.#published);
   }
 
   /** Loads every source, publishes the first state, then follows changes. */
@@ -121,6 +124,9 @@ export class Discovery {
 
   /** What the CA asks: SPIFFE IDs of the mesh pods scheduled on `node`. */
   identitiesOnNode(node: string): ReadonlySet<string> {
+    const state = this.state;
+    if (state === undefined) return new Set();
+    this.#identitiesByNode ??= placement(state);
     return this.#identitiesByNode.get(node) ?? new Set();
   }
 
@@ -160,8 +166,8 @@ export class Discovery {
       const earlier: ConfigProblem[] = [];
       for (const s of this.#options.sources) {
         const snap = s.snapshot();
-        objects.push(...snap.objects);
-        earlier.push(...snap.problems);
+        for (const o of snap.objects) objects.push(o);
+        for (const p of snap.problems) earlier.push(p);
       }
       const previous = this.#compiled?.translation;
       const compiled = compileConfig(
@@ -171,8 +177,12 @@ export class Discovery {
       );
       this.#compiled = compiled;
       const state = compiled.translation.state;
-      this.#indexPlacement(state);
-      for (const server of this.#servers) this.#publishTo(server, state);
+      this.#identitiesByNode = undefined;
+      // Only what differs from the published state is encoded and offered to the servers.
+      const deltas = diffStates(this.#published, state);
+      for (const server of this.#servers)
+        for (const [typeUrl, d] of deltas) server.updateResources(typeUrl, d.upserts, d.removed);
+      this.#published = state;
       this.#version++;
       if (started !== undefined) this.#metrics?.convergence.observe((performance.now() - started) / 1000);
       this.#metrics?.objects.set({ kind: 'workload' }, state.workloads.size);
@@ -202,20 +212,6 @@ export class Discovery {
 
   #publishTo(server: XdsServer, state: DiscoveryState): void {
     for (const [typeUrl, resources] of stateToResources(state)) server.setResources(typeUrl, resources);
-  }
-
-  #indexPlacement(state: DiscoveryState): void {
-    const byNode = new Map<string, Set<string>>();
-    for (const w of state.workloads.values()) {
-      if (w.node === '' || w.tunnelProtocol !== 'HBONE') continue;
-      let set = byNode.get(w.node);
-      if (set === undefined) {
-        set = new Set();
-        byNode.set(w.node, set);
-      }
-      set.add(workloadSpiffeId(w));
-    }
-    this.#identitiesByNode = byNode;
   }
 
   #logProblems(problems: readonly ConfigProblem[]): void {
@@ -255,4 +251,19 @@ export class Discovery {
       clients: this.#servers.flatMap((s) => s.clients()),
     };
   }
+}
+
+/** Node → SPIFFE IDs of the mesh (HBONE) workloads scheduled there. */
+function placement(state: DiscoveryState): Map<string, Set<string>> {
+  const byNode = new Map<string, Set<string>>();
+  for (const w of state.workloads.values()) {
+    if (w.node === '' || w.tunnelProtocol !== 'HBONE') continue;
+    let set = byNode.get(w.node);
+    if (set === undefined) {
+      set = new Set();
+      byNode.set(w.node, set);
+    }
+    set.add(workloadSpiffeId(w));
+  }
+  return byNode;
 }

@@ -3,7 +3,7 @@ import { createRegistry } from '@weft/telemetry';
 import { freePort, TestCa, waitFor } from '@weft/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { XdsClient, type XdsClientOptions } from './client.js';
-import { roleFilter, stateToResources } from './resources.js';
+import { diffStates, roleFilter, stateToResources } from './resources.js';
 import { XdsServer, type XdsServerOptions } from './server.js';
 import { TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_CONFIG } from './types.js';
 
@@ -245,5 +245,62 @@ describe('delta ADS server and client', () => {
     const client = startClient(port, { types: [TYPE_AUTHORIZATION, TYPE_CONFIG] });
     await client.whenSynced();
     expect(client.synced).toBe(true);
+  });
+
+  it('pushes only what differs between two states (diffStates + updateResources)', async () => {
+    const { server, port } = await startServer();
+    const orders = workload('orders', '10.44.1.10');
+    const web = workload('web', '10.44.2.10', 'node2');
+    const first = state([orders, web]);
+    const apply = (previous: DiscoveryState | undefined, next: DiscoveryState) => {
+      for (const [typeUrl, d] of diffStates(previous, next))
+        server.updateResources(typeUrl, d.upserts, d.removed);
+    };
+    apply(undefined, first);
+    const client = startClient(port);
+    const gw = startClient(port, { node: { id: 'gateway', nodeName: 'node1', role: 'gateway' } });
+    await Promise.all([client.whenSynced(), gw.whenSynced()]);
+    expect(client.store.workloads.size).toBe(2);
+    expect(client.store.services.size).toBe(1);
+    expect(gw.store.configs.size).toBe(2);
+
+    // Unchanged objects are the same instances (as translation hands them back): nothing of them is diffed in.
+    const moved = { ...web, addresses: ['10.44.2.11'] };
+    const second = state([orders, moved, workload('new', '10.44.3.1')], {
+      services: first.services,
+      authorizations: new Map(),
+      configs: new Map([['Gateway/istio-system/ingress', gateway]]),
+    });
+    const deltas = diffStates(first, second);
+    expect([...(deltas.get(TYPE_ADDRESS)?.upserts.keys() ?? [])].sort()).toEqual([
+      'Kubernetes//Pod/prod/new',
+      'Kubernetes//Pod/prod/web',
+    ]);
+    expect(deltas.get(TYPE_AUTHORIZATION)?.removed).toEqual(['prod/deny-all']);
+    expect(deltas.get(TYPE_CONFIG)?.removed).toEqual(['Secret/istio-system/cred']);
+
+    const seen: string[] = [];
+    client.store.onChange((c) =>
+      seen.push(...c.updated.map((n) => `+${n}`), ...c.removed.map((n) => `-${n}`)),
+    );
+    apply(first, second);
+    await waitFor(
+      () => client.store.workloadByIp('10.44.2.11') !== undefined && client.store.authorizations.size === 0,
+    );
+    await waitFor(() => gw.store.configs.size === 1, { what: 'the Secret removal at the gateway' });
+    expect(client.store.workloadByIp('10.44.2.10')).toBeUndefined();
+    expect(client.store.workloads.size).toBe(3);
+    expect(seen.sort()).toEqual(['+Kubernetes//Pod/prod/new', '+Kubernetes//Pod/prod/web', '-prod/deny-all']);
+    // The server's full view matches the state, as setResources would have left it.
+    expect([...server.resources(TYPE_ADDRESS).keys()].sort()).toEqual(
+      [...(stateToResources(second).get(TYPE_ADDRESS)?.keys() ?? [])].sort(),
+    );
+
+    // A difference that changes nothing on the wire (same bytes) pushes nothing.
+    const responses = client.stats.responses;
+    apply(second, { ...second, workloads: new Map([...second.workloads].map(([k, w]) => [k, { ...w }])) });
+    publish(server, state([]));
+    await waitFor(() => client.store.workloads.size === 0, { what: 'the next real push' });
+    expect(client.stats.responses).toBe(responses + 2); // the emptying Address and Authorization pushes only
   });
 });

@@ -8,12 +8,29 @@ import { errorMessage, type Logger, silentLogger } from '@weft/telemetry';
 import { decodeAddress, decodeAuthorization, decodeConfig } from './convert.js';
 import { XdsDecodeError } from './errors.js';
 import {
-  AggregatedDiscoveryServiceClient,
+  type AggregatedDiscoveryServiceClient,
+  AggregatedDiscoveryServiceService,
   type DeltaDiscoveryRequest,
   type DeltaDiscoveryResponse,
 } from './gen/envoy/service/discovery/v3/discovery.js';
 import { type DecodedResource, type StoreUpsert, XdsStore } from './store.js';
 import { NODE_META, TYPE_ADDRESS, TYPE_AUTHORIZATION, TYPE_CONFIG, type XdsRole } from './types.js';
+import { decodeDeltaResponse } from './wire.js';
+
+/** The generated ADS client, with the envelope decoder that does not copy resource bodies (wire.ts). */
+const AdsClient = grpc.makeGenericClientConstructor(
+  {
+    deltaAggregatedResources: {
+      ...AggregatedDiscoveryServiceService.deltaAggregatedResources,
+      responseDeserialize: (value: Buffer): DeltaDiscoveryResponse => decodeDeltaResponse(value),
+    },
+  },
+  'envoy.service.discovery.v3.AggregatedDiscoveryService',
+) as unknown as new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options?: Partial<grpc.ClientOptions>,
+) => AggregatedDiscoveryServiceClient;
 
 export interface XdsClientTls {
   /** Trust anchors for pilot's serving certificate (PEM). */
@@ -129,7 +146,7 @@ export class XdsClient {
       'grpc.max_reconnect_backoff_ms': 1000,
     };
     if (tls?.servername !== undefined) channelOptions['grpc.ssl_target_name_override'] = tls.servername;
-    this.#grpc = new AggregatedDiscoveryServiceClient(this.#options.address, credentials, channelOptions);
+    this.#grpc = new AdsClient(this.#options.address, credentials, channelOptions);
     this.#connect();
   }
 

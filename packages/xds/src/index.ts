@@ -57,7 +57,13 @@ export {
 } from './gen/weft/ca/v1/trust_bundle.js';
 export { ConfigResource } from './gen/weft/config/v1/config.js';
 export { bytesToIp, ipToBytes } from './ip.js';
-export { resourceOf, roleFilter, stateToResources } from './resources.js';
+export {
+  diffStates,
+  type ResourceDelta,
+  resourceOf,
+  roleFilter,
+  stateToResources,
+} from './resources.js';
 export {
   type ConnectedClient,
   type ServerResource,

@@ -18,10 +18,10 @@ import { XdsProtocolError } from './errors.js';
 import {
   AggregatedDiscoveryServiceService,
   type DeltaDiscoveryRequest,
-  type DeltaDiscoveryResponse,
-  type Resource,
+  DeltaDiscoveryResponse,
 } from './gen/envoy/service/discovery/v3/discovery.js';
 import { NODE_META, parseRole, type XdsNodeInfo } from './types.js';
+import { deltaResponse, type EncodedOrMessage, resourceEntry } from './wire.js';
 
 /** One resource body as served: `version` changes whenever `body` does. */
 export interface ServerResource {
@@ -58,7 +58,27 @@ export interface XdsServerOptions {
   controlPlaneId?: string;
 }
 
-type Stream = grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
+type Stream = grpc.ServerDuplexStream<DeltaDiscoveryRequest, EncodedOrMessage>;
+
+/** ADS as generated, except that responses may be written as bytes already encoded (see wire.ts). */
+const ADS_SERVICE = {
+  deltaAggregatedResources: {
+    ...AggregatedDiscoveryServiceService.deltaAggregatedResources,
+    responseSerialize: (value: EncodedOrMessage): Buffer =>
+      Buffer.isBuffer(value) ? value : Buffer.from(DeltaDiscoveryResponse.encode(value).finish()),
+  },
+} as const;
+
+/** Each resource's encoded response entry, made on first send and shared by every client and push. */
+const entries = new WeakMap<ServerResource, { typeUrl: string; name: string; bytes: Buffer }>();
+
+function entryOf(typeUrl: string, name: string, r: ServerResource): Buffer {
+  const hit = entries.get(r);
+  if (hit !== undefined && hit.name === name && hit.typeUrl === typeUrl) return hit.bytes;
+  const bytes = resourceEntry(typeUrl, name, r.version, r.body);
+  entries.set(r, { typeUrl, name, bytes });
+  return bytes;
+}
 
 interface TypeState {
   /** Name → version the client holds (as far as we know). */
@@ -145,7 +165,7 @@ export class XdsServer {
   }
 
   addTo(server: grpc.Server): void {
-    server.addService(AggregatedDiscoveryServiceService, this.service);
+    server.addService(ADS_SERVICE, this.service);
   }
 
   /** Starts a dedicated gRPC server; returns the bound port. */
@@ -211,6 +231,35 @@ export class XdsServer {
       const state = c.types.get(typeUrl);
       if (state === undefined) continue;
       this.#push(c, typeUrl, state, [...changed, ...removed]);
+    }
+  }
+
+  /**
+   * Applies a difference to the resources of `typeUrl` (what `diffStates` computes) and pushes it to
+   * subscribed clients: the same result as `setResources` with the full set, at the cost of the change.
+   */
+  updateResources(
+    typeUrl: string,
+    upserts: ReadonlyMap<string, ServerResource>,
+    removed: readonly string[],
+  ): void {
+    let current = this.#resources.get(typeUrl);
+    if (current === undefined) {
+      current = new Map();
+      this.#resources.set(typeUrl, current);
+    }
+    const names: string[] = [];
+    for (const [name, r] of upserts) {
+      if (current.get(name)?.version !== r.version) names.push(name);
+      current.set(name, r);
+    }
+    for (const name of removed) if (current.delete(name)) names.push(name);
+    if (names.length === 0) return;
+    this.#systemVersion++;
+    for (const c of this.#connections) {
+      const state = c.types.get(typeUrl);
+      if (state === undefined) continue;
+      this.#push(c, typeUrl, state, names);
     }
   }
 
@@ -375,7 +424,7 @@ export class XdsServer {
   #push(c: Connection, typeUrl: string, state: TypeState, names: readonly string[], always = false): void {
     const started = performance.now();
     const current = this.#resources.get(typeUrl);
-    const resources: Resource[] = [];
+    const resources: Buffer[] = [];
     const removed: string[] = [];
     const undo = new Map<string, string | undefined>();
     for (const name of names) {
@@ -384,12 +433,7 @@ export class XdsServer {
       const wanted = r !== undefined && (this.#options.filter?.(c, typeUrl, name, r) ?? true);
       if (wanted) {
         if (held === r.version) continue;
-        resources.push({
-          name,
-          version: r.version,
-          aliases: [],
-          resource: { typeUrl, value: asBuffer(r.body) },
-        });
+        resources.push(entryOf(typeUrl, name, r));
         undo.set(name, held);
         state.known.set(name, r.version);
       } else if (held !== undefined) {
@@ -406,15 +450,16 @@ export class XdsServer {
       const oldest = state.inflight.keys().next().value;
       if (oldest !== undefined) state.inflight.delete(oldest);
     }
-    const response: DeltaDiscoveryResponse = {
-      systemVersionInfo: `${this.#systemVersion}`,
-      resources,
-      typeUrl,
-      nonce,
-      removedResources: removed,
-      controlPlane: { identifier: this.#options.controlPlaneId ?? 'weft-pilot' },
-    };
-    c.stream.write(response);
+    c.stream.write(
+      deltaResponse({
+        systemVersionInfo: `${this.#systemVersion}`,
+        typeUrl,
+        nonce,
+        entries: resources,
+        removedResources: removed,
+        controlPlaneId: this.#options.controlPlaneId ?? 'weft-pilot',
+      }),
+    );
     this.#metrics?.pushes.inc({ type: shortType(typeUrl) });
     this.#metrics?.pushTime.observe({ type: shortType(typeUrl) }, (performance.now() - started) / 1000);
   }
@@ -424,8 +469,4 @@ export class XdsServer {
 function shortType(typeUrl: string): string {
   const slash = typeUrl.lastIndexOf('/');
   return slash === -1 ? typeUrl : typeUrl.slice(slash + 1);
-}
-
-function asBuffer(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }

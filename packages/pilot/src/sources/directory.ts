@@ -94,8 +94,8 @@ export class DirectorySource implements ConfigSource {
     for (const path of [...this.#files.keys()].sort()) {
       const f = this.#files.get(path);
       if (f === undefined) continue;
-      objects.push(...f.objects);
-      problems.push(...f.problems);
+      for (const o of f.objects) objects.push(o);
+      for (const p of f.problems) problems.push(p);
     }
     return { objects, problems };
   }

@@ -56,6 +56,22 @@ export interface KubernetesSourceOptions {
   types?: readonly ResourceType[];
 }
 
+/**
+ * toKubeObject per item, remembered while the reflector holds the same item (an update brings a new one):
+ * a snapshot after one event converts one object, and unchanged objects keep their identity, which is what
+ * lets the translation skip them.
+ */
+const conversions = new WeakMap<KubeItem, ReturnType<typeof toKubeObject>>();
+
+function converted(item: KubeItem): ReturnType<typeof toKubeObject> {
+  let r = conversions.get(item);
+  if (r === undefined) {
+    r = toKubeObject(item, undefined);
+    conversions.set(item, r);
+  }
+  return r;
+}
+
 export class KubernetesSource implements ConfigSource {
   readonly name = 'kubernetes';
   readonly #kc: KubeConfig;
@@ -110,7 +126,7 @@ export class KubernetesSource implements ConfigSource {
     const problems: ConfigProblem[] = [];
     for (const byKey of this.#objects.values()) {
       for (const item of byKey.values()) {
-        const r = toKubeObject(item, undefined);
+        const r = converted(item);
         if (r.object !== undefined) objects.push(r.object);
         if (r.problem !== undefined) problems.push(r.problem);
       }
