@@ -2,7 +2,7 @@
  * bench/l4-path: the in-pod L4 data path of weft-node between two network-namespace nodes, next to the
  * same links without a mesh and a stunnel mTLS pair on the same path, measured in the same run.
  *
- *   node --import tsx bench/l4-path/run.ts [--quick]
+ *   node --import tsx bench/l4-path/run.ts [--quick] [--only throughput,load,idle] [--prof <dir>]
  *
  * Topology (testkit): node1 and node2 are router namespaces joined by a link; pods hang off each node.
  * - mesh: client (node1) → captured → weft-node(node1) 15001 → HBONE mTLS → weft-node(node2) 15008 → server
@@ -29,6 +29,16 @@ const LOAD_SECONDS = quick ? 2 : 10;
 const TUNNELS = quick ? 200 : 10_000;
 /** Data-plane worker threads per agent (the harness passes it as WORKER_THREADS). */
 const WORKERS = Number(process.env.E2E_WORKER_THREADS ?? '2');
+/** `--only a,b`: run only these phases (throughput, load, idle); all by default. */
+const ONLY = argValue('--only')?.split(',');
+const phase = (name: 'throughput' | 'load' | 'idle') => ONLY === undefined || ONLY.includes(name);
+/** `--prof <dir>`: the agents run with --cpu-prof (one .cpuprofile per thread, written at exit) into <dir>. */
+const PROF = argValue('--prof');
+
+function argValue(flag: string): string | undefined {
+  const i = process.argv.indexOf(flag);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
 
 const skip = rootSkipReason() ?? commandsSkipReason(['iperf3', 'stunnel4', 'nsenter', 'iptables-restore']);
 if (skip !== undefined) {
@@ -37,13 +47,13 @@ if (skip !== undefined) {
 }
 
 /** CPU seconds (user+system) and RSS bytes of a process, from /proc. */
-function procStats(pid: number): { cpu: number; rss: number } {
+function procStats(pid: number): { cpu: number; sys: number; rss: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return { cpu: ticks / 100, rss: rssKb * 1024 };
+  return { cpu: ticks / 100, sys: Number(fields[12]) / 100, rss: rssKb * 1024 };
 }
 
 async function iperf(
@@ -139,106 +149,123 @@ async function main(): Promise<void> {
       );
     }
     for (const node of ['node1', 'node2'] as const) {
-      await mesh.startAgent(node, { LOG_LEVEL: 'warn' }, ['--expose-gc']);
+      const prof = PROF === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROF}`];
+      await mesh.startAgent(node, { LOG_LEVEL: 'warn' }, ['--expose-gc', ...prof]);
       await mesh.enroll(node);
     }
     const agents = ['node1', 'node2'].map((n) => mesh.agents.get(n)?.app.process.pid as number);
 
-    // Throughput, interleaved per connection count.
-    const throughput: Record<string, Record<string, number>> = {};
-    for (const parallel of [1, 8]) {
-      throughput[`conns${parallel}`] = {
-        none: await iperf(mesh, plainclient.netns, plainserver.ip, 5201, parallel),
-        mesh: await iperf(mesh, mesh.pod('client').netns, mesh.pod('server').ip, 5201, parallel),
-        stunnel: await iperf(mesh, plainclient.netns, '127.0.0.1', 7000, parallel),
+    if (phase('throughput')) {
+      // Throughput, interleaved per connection count.
+      const throughput: Record<string, Record<string, number>> = {};
+      for (const parallel of [1, 8]) {
+        throughput[`conns${parallel}`] = {
+          none: await iperf(mesh, plainclient.netns, plainserver.ip, 5201, parallel),
+          mesh: await iperf(mesh, mesh.pod('client').netns, mesh.pod('server').ip, 5201, parallel),
+          stunnel: await iperf(mesh, plainclient.netns, '127.0.0.1', 7000, parallel),
+        };
+      }
+      results.throughputMBps = throughput;
+    }
+
+    if (phase('load')) {
+      // Fixed-rate latency, and the agents' CPU and memory under it.
+      const load = { rate: 1000, size: 1024, seconds: LOAD_SECONDS, conns: 10 };
+      const none = await fixedRate(plainclient.netnsPath, plainserver.ip, 8080, load);
+      const before = agents.map(procStats);
+      const t0 = performance.now();
+      const window0 = process.hrtime.bigint() / 1000n;
+      process.stderr.write(`l4-path: mesh load starts, agents ${agents.join(' ')}\n`);
+      const meshLat = await fixedRate(mesh.pod('client').netnsPath, mesh.pod('server').ip, 8080, load);
+      const seconds = (performance.now() - t0) / 1000;
+      // CLOCK_MONOTONIC in µs, the clock of V8's profile timestamps: lets a --prof reader cut this window.
+      if (PROF !== undefined)
+        process.stderr.write(`l4-path: load window ${window0} ${process.hrtime.bigint() / 1000n} (µs)\n`);
+      const after = agents.map(procStats);
+      const cpu = after.map((a, i) => (a.cpu - (before[i]?.cpu ?? 0)) / seconds);
+      const sys = after.map((a, i) => (a.sys - (before[i]?.sys ?? 0)) / seconds);
+      results.latency = {
+        none,
+        mesh: meshLat,
+        addedUs: {
+          p50: meshLat.p50us - none.p50us,
+          p90: meshLat.p90us - none.p90us,
+          p99: meshLat.p99us - none.p99us,
+        },
+      };
+      results.agentsAt1000rps = {
+        vcpu: { node1: round(cpu[0]), node2: round(cpu[1]), total: round((cpu[0] ?? 0) + (cpu[1] ?? 0)) },
+        /** The kernel's part of vcpu (system time: syscalls, and the TCP stack work done in them). */
+        vcpuSystem: { node1: round(sys[0]), node2: round(sys[1]) },
+        rssMB: { node1: mb(after[0]?.rss), node2: mb(after[1]?.rss) },
       };
     }
-    results.throughputMBps = throughput;
 
-    // Fixed-rate latency, and the agents' CPU and memory under it.
-    const load = { rate: 1000, size: 1024, seconds: LOAD_SECONDS, conns: 10 };
-    const none = await fixedRate(plainclient.netnsPath, plainserver.ip, 8080, load);
-    const before = agents.map(procStats);
-    const t0 = performance.now();
-    const meshLat = await fixedRate(mesh.pod('client').netnsPath, mesh.pod('server').ip, 8080, load);
-    const seconds = (performance.now() - t0) / 1000;
-    const after = agents.map(procStats);
-    const cpu = after.map((a, i) => (a.cpu - (before[i]?.cpu ?? 0)) / seconds);
-    results.latency = {
-      none,
-      mesh: meshLat,
-      addedUs: {
-        p50: meshLat.p50us - none.p50us,
-        p90: meshLat.p90us - none.p90us,
-        p99: meshLat.p99us - none.p99us,
-      },
-    };
-    results.agentsAt1000rps = {
-      vcpu: { node1: round(cpu[0]), node2: round(cpu[1]), total: round((cpu[0] ?? 0) + (cpu[1] ?? 0)) },
-      rssMB: { node1: mb(after[0]?.rss), node2: mb(after[1]?.rss) },
-    };
-
-    // Idle tunnels: live memory, with a full GC in every agent thread before each reading.
-    const gc = async () => {
-      for (const node of ['node1', 'node2']) {
-        const port = mesh.agents.get(node)?.adminPort;
-        await (await fetch(`http://127.0.0.1:${port}/debug/gc`, { method: 'POST' })).text();
-      }
-    };
-    const heap = async () =>
-      Promise.all(
-        ['node1', 'node2'].map(async (node) => {
+    if (phase('idle')) {
+      // Idle tunnels: live memory, with a full GC in every agent thread before each reading.
+      const gc = async () => {
+        for (const node of ['node1', 'node2']) {
           const port = mesh.agents.get(node)?.adminPort;
-          const m = (await (await fetch(`http://127.0.0.1:${port}/debug/memory`)).json()) as {
-            heapUsed: number;
-            external: number;
-          };
-          return m.heapUsed + m.external;
-        }),
-      );
-    await gc();
-    const idleBefore = agents.map(procStats);
-    const heapBefore = await heap();
-    const tunnels = await idleTunnels(mesh.pod('client').netnsPath, mesh.pod('server').ip, 8080, TUNNELS);
-    await gc();
-    const idleAfter = agents.map(procStats);
-    const heapAfter = await heap();
-    const open = tunnels.sockets.length;
-    results.idleTunnels = {
-      requested: TUNNELS,
-      open,
-      failed: tunnels.failed,
-      rssMB: { node1: mb(idleAfter[0]?.rss), node2: mb(idleAfter[1]?.rss) },
-      bytesPerTunnel: {
-        node1: Math.round(((idleAfter[0]?.rss ?? 0) - (idleBefore[0]?.rss ?? 0)) / Math.max(1, open)),
-        node2: Math.round(((idleAfter[1]?.rss ?? 0) - (idleBefore[1]?.rss ?? 0)) / Math.max(1, open)),
-      },
-      // V8 heap used + external buffers over every agent thread, after a forced GC: the live part.
-      heapBytesPerTunnel: {
-        node1: Math.round(((heapAfter[0] ?? 0) - (heapBefore[0] ?? 0)) / Math.max(1, open)),
-        node2: Math.round(((heapAfter[1] ?? 0) - (heapBefore[1] ?? 0)) / Math.max(1, open)),
-      },
-    };
-    tunnels.close();
+          await (await fetch(`http://127.0.0.1:${port}/debug/gc`, { method: 'POST' })).text();
+        }
+      };
+      const heap = async () =>
+        Promise.all(
+          ['node1', 'node2'].map(async (node) => {
+            const port = mesh.agents.get(node)?.adminPort;
+            const m = (await (await fetch(`http://127.0.0.1:${port}/debug/memory`)).json()) as {
+              heapUsed: number;
+              external: number;
+            };
+            return m.heapUsed + m.external;
+          }),
+        );
+      await gc();
+      const idleBefore = agents.map(procStats);
+      const heapBefore = await heap();
+      const tunnels = await idleTunnels(mesh.pod('client').netnsPath, mesh.pod('server').ip, 8080, TUNNELS);
+      await gc();
+      const idleAfter = agents.map(procStats);
+      const heapAfter = await heap();
+      const open = tunnels.sockets.length;
+      results.idleTunnels = {
+        requested: TUNNELS,
+        open,
+        failed: tunnels.failed,
+        rssMB: { node1: mb(idleAfter[0]?.rss), node2: mb(idleAfter[1]?.rss) },
+        bytesPerTunnel: {
+          node1: Math.round(((idleAfter[0]?.rss ?? 0) - (idleBefore[0]?.rss ?? 0)) / Math.max(1, open)),
+          node2: Math.round(((idleAfter[1]?.rss ?? 0) - (idleBefore[1]?.rss ?? 0)) / Math.max(1, open)),
+        },
+        // V8 heap used + external buffers over every agent thread, after a forced GC: the live part.
+        heapBytesPerTunnel: {
+          node1: Math.round(((heapAfter[0] ?? 0) - (heapBefore[0] ?? 0)) / Math.max(1, open)),
+          node2: Math.round(((heapAfter[1] ?? 0) - (heapBefore[1] ?? 0)) / Math.max(1, open)),
+        },
+      };
+      tunnels.close();
+    }
   } finally {
     await mesh.destroy();
   }
-  const t = results.throughputMBps as Record<string, Record<string, number>>;
-  const l = results.latency as { addedUs: { p50: number; p99: number } };
-  const c = results.agentsAt1000rps as { vcpu: { total: number } };
-  const i = results.idleTunnels as {
-    open: number;
-    bytesPerTunnel: { node1: number; node2: number };
-    heapBytesPerTunnel: { node1: number; node2: number };
-  };
+  const t = (results.throughputMBps ?? {}) as Record<string, Record<string, number>>;
+  const l = results.latency as { addedUs: { p50: number; p99: number } } | undefined;
+  const c = results.agentsAt1000rps as { vcpu: { total: number } } | undefined;
+  const i = results.idleTunnels as
+    | {
+        open: number;
+        bytesPerTunnel: { node1: number; node2: number };
+        heapBytesPerTunnel: { node1: number; node2: number };
+      }
+    | undefined;
   process.stdout.write(`${JSON.stringify({ quick, workerThreads: WORKERS, results }, null, 2)}\n`);
   const ratio = (a: number | undefined, b: number | undefined) => ((a ?? 0) / Math.max(1, b ?? 0)).toFixed(2);
   process.stdout.write(
     `l4-path: 1 conn mesh ${t.conns1?.mesh} MB/s (x${ratio(t.conns1?.mesh, t.conns1?.stunnel)} stunnel, x${ratio(t.conns1?.mesh, t.conns1?.none)} none); ` +
       `8 conns mesh ${t.conns8?.mesh} MB/s (x${ratio(t.conns8?.mesh, t.conns8?.stunnel)} stunnel); ` +
-      `1000 rps 1 KB added p50 ${l.addedUs.p50} us p99 ${l.addedUs.p99} us; agents ${c.vcpu.total} vCPU; ` +
-      `${i.open} idle tunnels ${i.bytesPerTunnel.node1}+${i.bytesPerTunnel.node2} B/tunnel RSS, ` +
-      `${i.heapBytesPerTunnel.node1}+${i.heapBytesPerTunnel.node2} B/tunnel heap\n`,
+      `1000 rps 1 KB added p50 ${l?.addedUs.p50} us p99 ${l?.addedUs.p99} us; agents ${c?.vcpu.total} vCPU; ` +
+      `${i?.open} idle tunnels ${i?.bytesPerTunnel.node1}+${i?.bytesPerTunnel.node2} B/tunnel RSS, ` +
+      `${i?.heapBytesPerTunnel.node1}+${i?.heapBytesPerTunnel.node2} B/tunnel heap\n`,
   );
 }
 

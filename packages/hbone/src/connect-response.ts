@@ -3,6 +3,8 @@ import type { NextHop } from './client-connection.js';
 import { HboneError, HboneErrorCode } from './errors.js';
 import { REASON_HEADER } from './settings.js';
 
+function ignoreError(): void {}
+
 /**
  * Waits for the answer to a CONNECT: resolves on 200; a non-200, a reset, the caller's abort or no answer
  * within `timeoutMs` cancel the stream and reject with an HboneError (non-200 carries `status`).
@@ -72,9 +74,9 @@ export function awaitConnectResponse(
     stream.once('response', onResponse);
     stream.once('close', onClose);
     stream.once('error', onError);
-    stream.on('error', () => {
-      // After the response, resets are seen by whoever pumps the stream.
-    });
+    // After the response, resets are seen by whoever pumps the stream. (A module-level function: an inline
+    // one would keep this whole closure scope alive for the tunnel's life.)
+    stream.on('error', ignoreError);
     request.signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -36,7 +36,11 @@ function endTurn(): void {
   batched.length = 0;
 }
 
-/** One direction of a pump; its handlers are bound once per connection, never per chunk. */
+/**
+ * One direction of a pump. Its three handlers are created once per connection, never per chunk, as
+ * instance fields (no per-connection named closures: a development loader that keeps function names would
+ * give each one its own property store).
+ */
 class Direction {
   bytes = 0;
   corked = false;
@@ -74,13 +78,8 @@ class Direction {
     this.onDrain = () => {
       if (this.src.isPaused()) this.src.resume();
     };
-    const passEnd = (): void => {
-      // A reset HTTP/2 stream emits 'end' before its reset code is known: that is an abort, not a half-close.
-      if (wasReset(this.src)) abortStream(this.dst);
-      else if (!this.dst.destroyed && !this.dst.writableEnded) this.dst.end();
-    };
     // For HTTP/2 sources, wait one turn so a RST_STREAM that came with the end is seen first.
-    this.onEnd = isHttp2Stream(src) ? () => setImmediate(passEnd) : passEnd;
+    this.onEnd = isHttp2Stream(src) ? () => setImmediate(passEnd, this) : () => passEnd(this);
   }
 
   attach(): void {
@@ -94,6 +93,13 @@ class Direction {
     this.src.off('end', this.onEnd);
     this.dst.off('drain', this.onDrain);
   }
+}
+
+/** The source ended: half-close the destination (or reset it, when the end was a reset in disguise). */
+function passEnd(d: Direction): void {
+  // A reset HTTP/2 stream emits 'end' before its reset code is known: that is an abort, not a half-close.
+  if (wasReset(d.src)) abortStream(d.dst);
+  else if (!d.dst.destroyed && !d.dst.writableEnded) d.dst.end();
 }
 
 function isHttp2Stream(s: Duplex): s is Duplex & { close(code?: number): void; rstCode?: number } {
@@ -145,6 +151,87 @@ export function tuneSocket(socket: Socket, keepAliveMs = 180_000): void {
   socket.setKeepAlive(true, keepAliveMs);
 }
 
+/** Both directions of one relay and how it ends; one object per relayed connection. */
+class Pump {
+  readonly ab: Direction;
+  readonly ba: Direction;
+  readonly started = performance.now();
+  error: Error | undefined = undefined;
+  aClosed = false;
+  bClosed = false;
+  finished = false;
+  readonly onError: (err: Error) => void;
+  readonly onAClose: () => void;
+  readonly onBClose: () => void;
+
+  constructor(
+    readonly a: Duplex,
+    readonly b: Duplex,
+    limit: number,
+    readonly resolve: (r: PumpResult) => void,
+  ) {
+    this.ab = new Direction(a, b, limit);
+    this.ba = new Direction(b, a, limit);
+    this.onError = (err) => {
+      this.error ??= err;
+    };
+    this.onAClose = () => this.sideClosed(true);
+    this.onBClose = () => this.sideClosed(false);
+  }
+
+  start(): void {
+    const { a, b } = this;
+    a.on('error', this.onError);
+    b.on('error', this.onError);
+    a.once('close', this.onAClose);
+    b.once('close', this.onBClose);
+    this.ab.attach();
+    this.ba.attach();
+    // A side that is already gone will not emit 'close' again.
+    if (a.closed) this.onAClose();
+    if (b.closed) this.onBClose();
+  }
+
+  /** A side that closes before both of its directions completed was reset or aborted: pass that on. */
+  sideClosed(isA: boolean): void {
+    if (isA ? this.aClosed : this.bClosed) return;
+    if (isA) this.aClosed = true;
+    else this.bClosed = true;
+    const side = isA ? this.a : this.b;
+    if (closedEarly(side)) {
+      this.error ??= (side as { errored?: Error | null }).errored ?? new Error('stream closed abruptly');
+      abortStream(isA ? this.b : this.a, this.error);
+    }
+    if (this.aClosed && this.bClosed) this.finish();
+  }
+
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.ab.detach();
+    this.ba.detach();
+    // The error listeners stay: a late error on a closed side must not become an uncaught exception.
+    this.resolve({
+      bytesAtoB: this.ab.bytes,
+      bytesBtoA: this.ba.bytes,
+      durationMs: performance.now() - this.started,
+      error: this.error,
+    });
+  }
+}
+
+/** (An HTTP/2 stream reset by its peer may still have ended its readable side: check the code too.) */
+function closedEarly(s: Duplex): boolean {
+  return !(s.readableEnded && s.writableFinished) || wasReset(s);
+}
+
+function prepare(s: Duplex): void {
+  if (s instanceof Socket) {
+    s.allowHalfOpen = true;
+    if (!s.destroyed && !s.connecting) tuneSocket(s);
+  }
+}
+
 /**
  * Copy bytes both ways between `a` and `b` until both directions have ended (half-close is passed
  * on: an end from one side ends the other's writable side) or either side fails (the failure is passed
@@ -154,67 +241,7 @@ export function tuneSocket(socket: Socket, keepAliveMs = 180_000): void {
  */
 export function pump(a: Duplex, b: Duplex, options: PumpOptions = {}): Promise<PumpResult> {
   const limit = options.bufferLimit ?? PUMP_BUFFER_LIMIT;
-  const started = performance.now();
-  for (const s of [a, b]) {
-    if (s instanceof Socket) {
-      s.allowHalfOpen = true;
-      if (!s.destroyed && !s.connecting) tuneSocket(s);
-    }
-  }
-  const ab = new Direction(a, b, limit);
-  const ba = new Direction(b, a, limit);
-  return new Promise<PumpResult>((resolve) => {
-    let error: Error | undefined;
-    let aClosed = false;
-    let bClosed = false;
-    let finished = false;
-
-    const onError = (err: Error): void => {
-      error ??= err;
-    };
-    const finish = (): void => {
-      if (finished) return;
-      finished = true;
-      ab.detach();
-      ba.detach();
-      // The error listeners stay: a late error on a closed side must not become an uncaught exception.
-      resolve({
-        bytesAtoB: ab.bytes,
-        bytesBtoA: ba.bytes,
-        durationMs: performance.now() - started,
-        error,
-      });
-    };
-    // A side that closes before both of its directions completed was reset or aborted: pass that on.
-    // (An HTTP/2 stream reset by its peer may still have ended its readable side: check the code too.)
-    const closedEarly = (s: Duplex): boolean => !(s.readableEnded && s.writableFinished) || wasReset(s);
-    const onAClose = (): void => {
-      if (aClosed) return;
-      aClosed = true;
-      if (closedEarly(a)) {
-        error ??= (a as { errored?: Error | null }).errored ?? new Error('stream closed abruptly');
-        abortStream(b, error);
-      }
-      if (bClosed) finish();
-    };
-    const onBClose = (): void => {
-      if (bClosed) return;
-      bClosed = true;
-      if (closedEarly(b)) {
-        error ??= (b as { errored?: Error | null }).errored ?? new Error('stream closed abruptly');
-        abortStream(a, error);
-      }
-      if (aClosed) finish();
-    };
-
-    a.on('error', onError);
-    b.on('error', onError);
-    a.once('close', onAClose);
-    b.once('close', onBClose);
-    ab.attach();
-    ba.attach();
-    // A side that is already gone will not emit 'close' again.
-    if (a.closed) onAClose();
-    if (b.closed) onBClose();
-  });
+  prepare(a);
+  prepare(b);
+  return new Promise<PumpResult>((resolve) => new Pump(a, b, limit, resolve).start());
 }

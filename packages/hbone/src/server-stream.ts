@@ -8,6 +8,8 @@ import type { HboneServerImpl, ServerConnection } from './server.js';
 import type { ConnectDecision, ConnectRequest } from './server-types.js';
 import { REASON_HEADER } from './settings.js';
 
+function ignoreError(): void {}
+
 function refuse(stream: ServerHttp2Stream, status: number, reason: string): void {
   if (stream.destroyed || stream.headersSent) return;
   try {
@@ -42,9 +44,8 @@ export function handleConnectStream(
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
 ): void {
-  stream.on('error', () => {
-    // Resets are normal tunnel endings; the pump or the close handler below reports them.
-  });
+  // Resets are normal tunnel endings; the pump or the close handler below reports them.
+  stream.on('error', ignoreError);
   if (server.draining) {
     stream.close(h2.NGHTTP2_REFUSED_STREAM);
     return;
@@ -80,7 +81,7 @@ export function handleConnectStream(
   }
   const abort = new AbortController();
   let decided = false;
-  stream.once('close', () => {
+  const onEarlyClose = (): void => {
     if (!decided) {
       abort.abort(
         new HboneError(HboneErrorCode.StreamReset, 'the client reset the stream before it was answered'),
@@ -89,7 +90,8 @@ export function handleConnectStream(
       if (stream.rstCode !== h2.NGHTTP2_NO_ERROR && conn.session?.destroyed === false && !conn.session.closed)
         noteEarlyReset(server, conn);
     }
-  });
+  };
+  stream.once('close', onEarlyClose);
   const request: ConnectRequest = {
     peerIdentity: conn.peerIdentity,
     peerIdentities: conn.peerIdentities,
@@ -104,6 +106,8 @@ export function handleConnectStream(
   // stream before any upstream connect starts.
   setImmediate(decide, server, stream, request, () => {
     decided = true;
+    // Once decided, nothing of this request scope (headers, abort controller) stays with the tunnel.
+    stream.off('close', onEarlyClose);
   });
 }
 
@@ -166,14 +170,12 @@ function apply(
     upstream.destroy();
     return;
   }
+  // Only these three outlive the answer (not the request's headers): the tunnel's report needs them.
+  const { peerIdentity, authority, connection } = request;
+  const onClose = decision.onClose;
   pump(stream, upstream).then((result) => {
-    const report = {
-      ...result,
-      peerIdentity: request.peerIdentity,
-      authority: request.authority,
-      connection: request.connection,
-    };
-    decision.onClose?.(report);
+    const report = { ...result, peerIdentity, authority, connection };
+    onClose?.(report);
     server.reportTunnel(report);
   });
 }
