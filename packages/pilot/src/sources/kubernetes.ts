@@ -3,7 +3,7 @@
  * server sent them and converted to config objects on snapshot.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { type ConfigProblem, type KubeObject, toKubeObject } from '@weft/config';
+import { type ConfigProblem, KUBE_RESOURCES, type KubeObject, toKubeObject } from '@weft/config';
 import { type Logger, silentLogger } from '@weft/telemetry';
 import {
   type KubeItem,
@@ -15,37 +15,7 @@ import {
 import type { ChangeListener, ConfigSource } from './source.js';
 
 /** What Weft watches: the core kinds, EndpointSlices, and the Istio / Gateway API CRDs (optional). */
-export const WATCHED: readonly ResourceType[] = [
-  { path: '/api/v1/namespaces', apiVersion: 'v1', kind: 'Namespace' },
-  { path: '/api/v1/nodes', apiVersion: 'v1', kind: 'Node' },
-  { path: '/api/v1/pods', apiVersion: 'v1', kind: 'Pod' },
-  { path: '/api/v1/serviceaccounts', apiVersion: 'v1', kind: 'ServiceAccount' },
-  { path: '/api/v1/services', apiVersion: 'v1', kind: 'Service' },
-  { path: '/api/v1/secrets', apiVersion: 'v1', kind: 'Secret' },
-  {
-    path: '/apis/discovery.k8s.io/v1/endpointslices',
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-  },
-  ...(
-    [
-      ['gateway.networking.k8s.io/v1', 'Gateway', 'gateways'],
-      ['gateway.networking.k8s.io/v1', 'HTTPRoute', 'httproutes'],
-      ['networking.istio.io/v1', 'Gateway', 'gateways'],
-      ['networking.istio.io/v1', 'VirtualService', 'virtualservices'],
-      ['networking.istio.io/v1', 'DestinationRule', 'destinationrules'],
-      ['networking.istio.io/v1', 'ServiceEntry', 'serviceentries'],
-      ['security.istio.io/v1', 'AuthorizationPolicy', 'authorizationpolicies'],
-      ['security.istio.io/v1', 'PeerAuthentication', 'peerauthentications'],
-      ['security.istio.io/v1', 'RequestAuthentication', 'requestauthentications'],
-    ] as const
-  ).map(([apiVersion, kind, plural]) => ({
-    path: `/apis/${apiVersion}/${plural}`,
-    apiVersion,
-    kind,
-    optional: true,
-  })),
-];
+export const WATCHED: readonly ResourceType[] = KUBE_RESOURCES;
 
 export interface KubernetesSourceOptions {
   /** A kubeconfig file; in-cluster (service account) config when omitted. */
