@@ -24,6 +24,7 @@ export type {
   ServiceInfo,
   ServicePortInfo,
 } from './kube.js';
+export { type KubeCredentials, type KubeItem, kubeGet, kubeList } from './kube-list.js';
 export { KUBE_RESOURCES, type KubeResource } from './kube-resources.js';
 export { LABEL } from './labels.js';
 export {

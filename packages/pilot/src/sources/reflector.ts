@@ -3,25 +3,16 @@
  * allowWatchBookmarks, moving the resourceVersion forward on every event and bookmark; a 410 Gone (as an
  * HTTP status or an ERROR event) clears it and relists; any other failure retries with backoff from the
  * last resourceVersion. The watch stream is @kubernetes/client-node's Watch (its auth, TLS and chunked
- * JSON handling); the list is a plain GET with the same KubeConfig credentials.
+ * JSON handling); the list is @weft/config's kubeList with the same KubeConfig credentials.
  */
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { type KubeConfig, Watch } from '@kubernetes/client-node';
+import { type KubeItem, type KubeResource, kubeList } from '@weft/config';
 import { errorMessage, type Logger, silentLogger } from '@weft/telemetry';
 
-export interface ResourceType {
-  /** e.g. `/api/v1/pods`, `/apis/security.istio.io/v1/authorizationpolicies` (all namespaces). */
-  readonly path: string;
-  readonly apiVersion: string;
-  readonly kind: string;
-  /** A CRD that may not be installed: a 404 counts as an empty, synced list (retried slowly). */
-  readonly optional?: boolean;
-}
+/** A collection to reflect; a 404 on an `optional` one counts as an empty, synced list (retried slowly). */
+export type ResourceType = KubeResource;
 
-export type KubeItem = Record<string, unknown> & {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
-};
+export type { KubeItem };
 
 export interface ReflectorEvents {
   /** The full set after a (re)list. */
@@ -118,16 +109,9 @@ export class Reflector {
   }
 
   async #list(): Promise<void> {
-    const body = await this.#get(this.type.path);
-    const list = JSON.parse(body) as { metadata?: { resourceVersion?: string }; items?: KubeItem[] };
-    // List items carry no apiVersion/kind; put them back so objects look like what kubectl prints.
-    const items = (list.items ?? []).map((i) => ({
-      apiVersion: this.type.apiVersion,
-      kind: this.type.kind,
-      ...i,
-    }));
+    const { items, resourceVersion } = await kubeList(this.kc, this.type);
     this.stats.lists++;
-    this.#resourceVersion = list.metadata?.resourceVersion ?? '';
+    this.#resourceVersion = resourceVersion;
     this.events.replace(items);
     this.#resolveSynced();
   }
@@ -172,35 +156,6 @@ export class Reflector {
           this.#abort = abort;
           if (this.#stopped) abort.abort();
         }, reject);
-    });
-  }
-
-  async #get(path: string): Promise<string> {
-    const cluster = this.kc.getCurrentCluster();
-    if (cluster === null) throw new Error('kubeconfig has no current cluster');
-    const url = new URL(path, cluster.server);
-    const options: RequestOptions = { method: 'GET', headers: { accept: 'application/json' } };
-    await this.kc.applyToHTTPSOptions(options);
-    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
-    return new Promise((resolve, reject) => {
-      const req = send(url, { ...options, timeout: 30_000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          if (res.statusCode === 200) resolve(text);
-          else
-            reject(
-              Object.assign(new Error(`GET ${path}: HTTP ${res.statusCode} ${text.slice(0, 200)}`), {
-                statusCode: res.statusCode,
-              }),
-            );
-        });
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error(`GET ${path}: timed out`)));
-      req.on('error', reject);
-      req.end();
     });
   }
 }
