@@ -11,10 +11,13 @@ import {
   type ConnectRequest,
   formatHostPort as hostPort,
   pump,
+  type TunnelReport,
 } from '@weft/hbone';
 import { connectIn } from '@weft/netns';
+import type { IstioTrafficLabels } from '@weft/telemetry';
 import { errorCode, errorMessage } from '@weft/telemetry/errors';
-import { authorize } from './authz.js';
+import { authorize, type InboundAttributes } from './authz.js';
+import type { TrackedConnection } from './connections.js';
 import { AGENT_MARK, connected, type PodContext } from './pod-context.js';
 import type { ConnectionInfo } from './traffic.js';
 
@@ -48,22 +51,26 @@ export async function inboundHbone(ctx: PodContext, req: ConnectRequest): Promis
     mtls: true,
   };
   const started = performance.now();
-  const fail = (status: 400 | 401 | 503, reason: string, flags: string): ConnectDecision => {
-    ctx.deps.recorder.failed(info, {
-      bytesSent: 0,
-      bytesRecv: 0,
-      durationMs: performance.now() - started,
-      error: reason,
-      responseFlags: flags,
-    });
-    return { status, reason };
-  };
   if (!ctx.pod.ips.includes(req.host)) {
-    return fail(400, `WEFT_NODE_UNKNOWN_WORKLOAD: ${req.host} is not an address of this pod`, 'NR');
+    return refused(
+      ctx,
+      info,
+      started,
+      400,
+      `WEFT_NODE_UNKNOWN_WORKLOAD: ${req.host} is not an address of this pod`,
+      'NR',
+    );
   }
   const workload = view.workloadByIp(req.host);
   if (workload === undefined) {
-    return fail(503, `WEFT_NODE_UNKNOWN_WORKLOAD: no workload known for ${req.host}`, 'NR');
+    return refused(
+      ctx,
+      info,
+      started,
+      503,
+      `WEFT_NODE_UNKNOWN_WORKLOAD: no workload known for ${req.host}`,
+      'NR',
+    );
   }
   info.dstWorkload = workload;
   const attrs = {
@@ -75,7 +82,10 @@ export async function inboundHbone(ctx: PodContext, req: ConnectRequest): Promis
   const decision = authorize(view, workload, attrs);
   logDryRun(ctx, decision, attrs);
   if (!decision.allowed) {
-    return fail(
+    return refused(
+      ctx,
+      info,
+      started,
       401,
       `connection closed due to policy rejection: ${decision.reason}${ruleOf(decision)}`,
       'DENY',
@@ -85,38 +95,111 @@ export async function inboundHbone(ctx: PodContext, req: ConnectRequest): Promis
   try {
     app = await connectApp(ctx, req.host, req.port, clientIp);
   } catch (err) {
-    return fail(503, `WEFT_NODE_UPSTREAM_FAILED: ${errorCode(err)} ${errorMessage(err)}`, 'UF');
+    return refused(
+      ctx,
+      info,
+      started,
+      503,
+      `WEFT_NODE_UPSTREAM_FAILED: ${errorCode(err)} ${errorMessage(err)}`,
+      'UF',
+    );
   }
-  const labels = ctx.deps.recorder.opened(info);
-  const untrack = ctx.deps.tracker.add({
-    podUid: ctx.pod.uid,
-    workloadUid: workload.uid,
+  const tunnel = new InboundTunnel(
+    ctx,
+    info,
+    ctx.deps.recorder.opened(info),
+    started,
+    workload.uid,
     attrs,
-    close: (reason) => {
-      closeReason = reason;
-      abortStream(app);
-    },
-  });
-  let closeReason: string | undefined;
-  return {
-    upstream: app,
-    onClose: (report) => {
-      untrack();
-      ctx.deps.recorder.closed(info, labels, {
-        bytesSent: report.bytesAtoB,
-        bytesRecv: report.bytesBtoA,
-        durationMs: performance.now() - started,
-        error: closeReason ?? (report.error === undefined ? undefined : errorMessage(report.error)),
-        responseFlags: closeReason !== undefined ? 'DENY' : report.error === undefined ? '-' : 'UC',
-      });
-    },
-  };
+    app,
+  );
+  return { upstream: app, onClose: tunnel.finished.bind(tunnel) };
 }
+
+/**
+ * One open inbound HBONE tunnel: tracked so a policy change can close it, recorded when it ends. A class
+ * (methods on its prototype) so that an open tunnel holds one small object instead of a closure scope.
+ */
+class InboundTunnel implements TrackedConnection {
+  readonly podUid: string;
+  readonly untrack: () => void;
+  closeReason: string | undefined = undefined;
+
+  constructor(
+    readonly ctx: PodContext,
+    readonly info: ConnectionInfo,
+    readonly labels: IstioTrafficLabels,
+    readonly started: number,
+    readonly workloadUid: string,
+    readonly attrs: InboundAttributes,
+    readonly app: Socket,
+  ) {
+    this.podUid = ctx.pod.uid;
+    this.untrack = ctx.deps.tracker.add(this);
+  }
+
+  close(reason: string): void {
+    this.closeReason = reason;
+    abortStream(this.app);
+  }
+
+  finished(report: TunnelReport): void {
+    this.untrack();
+    const closeReason = this.closeReason;
+    this.ctx.deps.recorder.closed(this.info, this.labels, {
+      bytesSent: report.bytesAtoB,
+      bytesRecv: report.bytesBtoA,
+      durationMs: performance.now() - this.started,
+      error: closeReason ?? (report.error === undefined ? undefined : errorMessage(report.error)),
+      responseFlags: closeReason !== undefined ? 'DENY' : report.error === undefined ? '-' : 'UC',
+    });
+  }
+}
+
+/** Records a CONNECT refused before any tunnel opened; the answer for the HBONE server. */
+function refused(
+  ctx: PodContext,
+  info: ConnectionInfo,
+  started: number,
+  status: 400 | 401 | 503,
+  reason: string,
+  flags: string,
+): ConnectDecision {
+  ctx.deps.recorder.failed(info, {
+    bytesSent: 0,
+    bytesRecv: 0,
+    durationMs: performance.now() - started,
+    error: reason,
+    responseFlags: flags,
+  });
+  return { status, reason };
+}
+
+/** Records a plaintext connection refused before it was relayed, and resets it. */
+function refusePlaintext(
+  ctx: PodContext,
+  client: Socket,
+  info: ConnectionInfo,
+  started: number,
+  reason: string,
+  flags: string,
+): void {
+  ctx.deps.recorder.failed(info, {
+    bytesSent: 0,
+    bytesRecv: 0,
+    durationMs: performance.now() - started,
+    error: reason,
+    responseFlags: flags,
+  });
+  abortStream(client);
+}
+
+function ignoreError(): void {}
 
 /** One plaintext connection TPROXYed to 15006: authorized with no identity (PERMISSIVE only). */
 export function onPlaintext(ctx: PodContext, client: Socket): void {
   ctx.track(client);
-  client.on('error', () => undefined);
+  client.on('error', ignoreError);
   client.pause();
   const view = ctx.deps.view;
   const dstIp = client.localAddress ?? '';
@@ -135,19 +218,16 @@ export function onPlaintext(ctx: PodContext, client: Socket): void {
     mtls: false,
   };
   const started = performance.now();
-  const fail = (reason: string, flags: string) => {
-    ctx.deps.recorder.failed(info, {
-      bytesSent: 0,
-      bytesRecv: 0,
-      durationMs: performance.now() - started,
-      error: reason,
-      responseFlags: flags,
-    });
-    abortStream(client);
-  };
   const workload = view.workloadByIp(dstIp);
   if (workload === undefined || !ctx.pod.ips.includes(dstIp)) {
-    fail(`WEFT_NODE_UNKNOWN_WORKLOAD: no workload known for ${dstIp}`, 'NR');
+    refusePlaintext(
+      ctx,
+      client,
+      info,
+      started,
+      `WEFT_NODE_UNKNOWN_WORKLOAD: no workload known for ${dstIp}`,
+      'NR',
+    );
     return;
   }
   info.dstWorkload = workload;
@@ -160,7 +240,14 @@ export function onPlaintext(ctx: PodContext, client: Socket): void {
   const decision = authorize(view, workload, attrs);
   logDryRun(ctx, decision, attrs);
   if (!decision.allowed) {
-    fail(`connection closed due to policy rejection: ${decision.reason}${ruleOf(decision)}`, 'DENY');
+    refusePlaintext(
+      ctx,
+      client,
+      info,
+      started,
+      `connection closed due to policy rejection: ${decision.reason}${ruleOf(decision)}`,
+      'DENY',
+    );
     return;
   }
   connectApp(ctx, dstIp, dstPort, clientIp).then(
@@ -190,7 +277,15 @@ export function onPlaintext(ctx: PodContext, client: Socket): void {
         });
       });
     },
-    (err: unknown) => fail(`WEFT_NODE_UPSTREAM_FAILED: ${errorCode(err)} ${errorMessage(err)}`, 'UF'),
+    (err: unknown) =>
+      refusePlaintext(
+        ctx,
+        client,
+        info,
+        started,
+        `WEFT_NODE_UPSTREAM_FAILED: ${errorCode(err)} ${errorMessage(err)}`,
+        'UF',
+      ),
   );
 }
 

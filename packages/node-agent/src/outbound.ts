@@ -12,10 +12,13 @@ import { AGENT_MARK, connected, type PodContext } from './pod-context.js';
 import { routeOutbound } from './routing.js';
 import type { ConnectionInfo } from './traffic.js';
 
+function ignoreError(): void {}
+
 /** One connection accepted on 15001 (REDIRECTed from the pod): route it and relay it. */
 export function onOutbound(ctx: PodContext, client: Socket): void {
   ctx.track(client);
-  client.on('error', () => undefined);
+  // A module-level sink: an inline one would keep this whole scope (route, request…) alive per connection.
+  client.on('error', ignoreError);
   const ns = ctx.ns;
   let dst: { address: string; port: number };
   try {
@@ -53,7 +56,7 @@ export function onOutbound(ctx: PodContext, client: Socket): void {
   if (route.kind === 'passthrough') {
     info.dstAddr = hostPort(route.host, route.port);
     const upstream = connectIn(ns, { host: route.host, port: route.port, mark: AGENT_MARK });
-    upstream.on('error', () => undefined);
+    upstream.on('error', ignoreError);
     connected(upstream, ctx.deps.connectTimeoutMs ?? 10_000).then(
       (up) => relay(ctx, client, up, info, started),
       (err: unknown) => {

@@ -115,6 +115,22 @@ export interface OpenConnection {
   ageMs: number;
 }
 
+/** A small number per discovery object (workloads and services are replaced, never mutated, on change). */
+const objectIds = new WeakMap<object, number>();
+let nextObjectId = 1;
+function idOf(o: object | undefined): number {
+  if (o === undefined) return 0;
+  let id = objectIds.get(o);
+  if (id === undefined) {
+    id = nextObjectId++;
+    objectIds.set(o, id);
+  }
+  return id;
+}
+
+/** Connections between the same peers share one label set; bounded, cleared when full. */
+const LABEL_CACHE_LIMIT = 4096;
+
 /** Per-connection accounting: opened at start, closed/failed and bytes once at the end. */
 export class TrafficRecorder {
   readonly #m: TrafficMetrics;
@@ -127,8 +143,22 @@ export class TrafficRecorder {
     this.#access = accessLog;
   }
 
+  readonly #labels = new Map<string, IstioTrafficLabels>();
+
+  /** The label set of a successful connection, shared by every connection between the same peers. */
+  #labelsOf(info: ConnectionInfo): IstioTrafficLabels {
+    const key = `${info.direction}|${idOf(info.srcWorkload)}|${info.srcIdentity ?? '\0'}|${idOf(info.dstWorkload)}|${info.dstIdentity ?? '\0'}|${idOf(info.dstService)}|${info.mtls ? 1 : 0}`;
+    let labels = this.#labels.get(key);
+    if (labels === undefined) {
+      if (this.#labels.size >= LABEL_CACHE_LIMIT) this.#labels.clear();
+      labels = labelsOf(info);
+      this.#labels.set(key, labels);
+    }
+    return labels;
+  }
+
   opened(info: ConnectionInfo): IstioTrafficLabels {
-    const labels = labelsOf(info);
+    const labels = this.#labelsOf(info);
     this.#m.opened.inc(labels);
     this.#open.set(info, Date.now());
     return labels;
