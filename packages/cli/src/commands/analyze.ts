@@ -1,7 +1,9 @@
 /**
- * `weftctl analyze <dir|file>...`: what `istioctl analyze` does for the mesh config Weft reads. Invalid
- * objects are reported and skipped; they never hide problems in the valid rest. Exit 1 when any error or
- * warning is found.
+ * `weftctl analyze <dir|file>...` and `weftctl analyze --kubeconfig FILE [<dir|file>...]`: what
+ * `istioctl analyze` does for the mesh config Weft reads, from files, a live cluster, or a cluster with
+ * files applied on top (a file's object replaces the cluster's of the same kind, namespace and name).
+ * Invalid objects are reported and skipped; they never hide problems in the valid rest. Exit 1 when any
+ * error or warning is found.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -11,6 +13,8 @@ import {
   type ConfigProblem,
   compileConfig,
   formatConfigProblem,
+  type KubeObject,
+  objectKey,
   parseFiles,
 } from '@weft/config';
 import {
@@ -21,8 +25,11 @@ import {
   EXIT_USAGE,
   type ParsedArgs,
 } from '../command.js';
+import { readCluster } from './cluster-config.js';
 
 const CONFIG_FILE = /\.(ya?ml|json)$/i;
+
+const keyOf = (o: KubeObject): string => objectKey(o.group, o.kind, o.namespace, o.name);
 
 async function collect(path: string, out: string[]): Promise<void> {
   const info = await stat(path);
@@ -52,13 +59,8 @@ async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
     io.stderr(`-o must be text or json (got "${output}")\n`);
     return EXIT_USAGE;
   }
-  if (args.flags.kubeconfig !== undefined) {
-    io.stderr(
-      'analyze --kubeconfig is not supported yet: export the objects (kubectl get … -o yaml) and analyze the files\n',
-    );
-    return EXIT_USAGE;
-  }
-  if (args.positionals.length === 0) {
+  const kubeconfig = args.flags.kubeconfig;
+  if (args.positionals.length === 0 && kubeconfig === undefined) {
     io.stderr(`usage: ${command.usage}\n`);
     return EXIT_USAGE;
   }
@@ -79,21 +81,42 @@ async function run(args: ParsedArgs, io: CommandIo): Promise<number> {
     ...(args.flags['trust-domain'] === undefined ? {} : { trustDomain: args.flags['trust-domain'] }),
   };
   const parsed = parseFiles(files);
-  const compiled = compileConfig(parsed.objects, options, parsed.problems);
+  let objects = parsed.objects;
+  const problemsIn = [...parsed.problems];
+  let clusterObjects = 0;
+  if (kubeconfig !== undefined) {
+    let cluster: Awaited<ReturnType<typeof readCluster>>;
+    try {
+      cluster = await readCluster(resolve(io.cwd, kubeconfig), args.flags.context);
+    } catch (err) {
+      io.stderr(`cannot read the cluster: ${err instanceof Error ? err.message : String(err)}\n`);
+      return EXIT_FAILED;
+    }
+    for (const note of cluster.notes) io.stderr(`${note}\n`);
+    clusterObjects = cluster.objects.length;
+    problemsIn.push(...cluster.problems);
+    const fromFiles = new Set(objects.map(keyOf));
+    objects = [...cluster.objects.filter((o) => !fromFiles.has(keyOf(o))), ...objects];
+  }
+  const compiled = compileConfig(objects, options, problemsIn);
   const problems = analyzeConfig(compiled, options);
   const counts = summary(problems);
   if (output === 'json') {
     io.stdout(
-      `${JSON.stringify({ files: files.length, objects: compiled.index.objects.size, ...counts, problems }, null, 2)}\n`,
+      `${JSON.stringify({ files: files.length, ...(kubeconfig === undefined ? {} : { clusterObjects }), objects: compiled.index.objects.size, ...counts, problems }, null, 2)}\n`,
     );
   } else {
     for (const p of problems) io.stdout(`${formatConfigProblem(p)}\n`);
+    const what =
+      kubeconfig === undefined
+        ? `${files.length} file(s)`
+        : `the cluster (${clusterObjects} objects)${files.length === 0 ? '' : ` and ${files.length} file(s)`}`;
     if (counts.errors + counts.warnings === 0) {
       io.stdout(
-        `✔ No validation issues found when analyzing ${files.length} file(s) (${compiled.index.objects.size} objects).\n`,
+        `✔ No validation issues found when analyzing ${what} (${compiled.index.objects.size} objects).\n`,
       );
     } else {
-      io.stdout(`${counts.errors} error(s), ${counts.warnings} warning(s) in ${files.length} file(s).\n`);
+      io.stdout(`${counts.errors} error(s), ${counts.warnings} warning(s) in ${what}.\n`);
     }
   }
   return counts.errors + counts.warnings > 0 ? EXIT_FAILED : EXIT_OK;
@@ -103,6 +126,6 @@ export const command: Command = {
   name: 'analyze',
   summary: 'find problems in mesh config (YAML files or directories), with codes and file:line',
   usage:
-    'weftctl analyze <dir|file>... [-o text|json] [--root-namespace istio-system] [--trust-domain cluster.local]',
+    'weftctl analyze <dir|file>... | --kubeconfig FILE [--context NAME] [<dir|file>...] [-o text|json] [--root-namespace istio-system] [--trust-domain cluster.local]',
   run,
 };
