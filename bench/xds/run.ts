@@ -234,6 +234,7 @@ async function main(): Promise<void> {
         p50Ms: p50,
         p99Ms: p99,
         maxMs: Math.round(latencies.at(-1) ?? 0),
+        samplesMs: latencies.map((l) => Math.round(l)),
         targetP99Ms: 200,
         debounceMs: 100,
       },

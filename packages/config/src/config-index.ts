@@ -11,7 +11,13 @@ import {
   validatePeerAuthentication,
   validateRequestAuthentication,
 } from '@weft/policy';
-import { GATEWAY_API_GROUP, ISTIO_NETWORKING_GROUP, ISTIO_SECURITY_GROUP, objectKey } from './kinds.js';
+import {
+  GATEWAY_API_GROUP,
+  ISTIO_NETWORKING_GROUP,
+  ISTIO_SECURITY_GROUP,
+  kindOfGroup,
+  objectKey,
+} from './kinds.js';
 import {
   type EndpointSliceInfo,
   type NamespaceInfo,
@@ -60,6 +66,8 @@ export interface ConfigIndex {
   readonly authorizationPolicies: readonly AuthorizationPolicy[];
   readonly peerAuthentications: readonly PeerAuthentication[];
   readonly requestAuthentications: readonly RequestAuthentication[];
+  /** The valid objects of kinds sent raw to waypoints and gateways (KindInfo.forL7), in input order. */
+  readonly l7Objects: readonly KubeObject[];
   readonly problems: readonly ConfigProblem[];
 }
 
@@ -128,12 +136,65 @@ interface Sinks {
   requestAuthentications: RequestAuthentication[];
 }
 
+/** Where a valid object goes in the index, with its key there; decided once per object. */
+type Placement =
+  | { readonly sink: 'namespaces'; readonly key: string; readonly value: NamespaceInfo }
+  | { readonly sink: 'nodes'; readonly key: string; readonly value: NodeInfo }
+  | { readonly sink: 'pods'; readonly key: string; readonly value: PodInfo }
+  | { readonly sink: 'services'; readonly key: string; readonly value: ServiceInfo }
+  | { readonly sink: 'serviceAccounts'; readonly key: string }
+  | { readonly sink: 'endpointSlices'; readonly value: EndpointSliceInfo }
+  | { readonly sink: 'gateways'; readonly value: GatewayInfo }
+  | { readonly sink: 'authorizationPolicies'; readonly value: AuthorizationPolicy }
+  | { readonly sink: 'peerAuthentications'; readonly value: PeerAuthentication }
+  | { readonly sink: 'requestAuthentications'; readonly value: RequestAuthentication }
+  | { readonly sink: 'none' };
+
 interface Reading {
   readonly issues: readonly ObjectIssue[];
   readonly policyProblems: readonly PolicyProblem[];
   /** False when the object is skipped (a policy error). */
   readonly ok: boolean;
-  accept(sinks: Sinks, o: KubeObject): void;
+  /** True when an issue is an error (the object is reported and left out). */
+  readonly invalid: boolean;
+  readonly placement: Placement;
+}
+
+function place(sinks: Sinks, p: Placement): void {
+  switch (p.sink) {
+    case 'namespaces':
+      sinks.namespaces.set(p.key, p.value);
+      return;
+    case 'nodes':
+      sinks.nodes.set(p.key, p.value);
+      return;
+    case 'pods':
+      sinks.pods.set(p.key, p.value);
+      return;
+    case 'services':
+      sinks.services.set(p.key, p.value);
+      return;
+    case 'serviceAccounts':
+      sinks.serviceAccounts.add(p.key);
+      return;
+    case 'endpointSlices':
+      sinks.endpointSlices.push(p.value);
+      return;
+    case 'gateways':
+      sinks.gateways.push(p.value);
+      return;
+    case 'authorizationPolicies':
+      sinks.authorizationPolicies.push(p.value);
+      return;
+    case 'peerAuthentications':
+      sinks.peerAuthentications.push(p.value);
+      return;
+    case 'requestAuthentications':
+      sinks.requestAuthentications.push(p.value);
+      return;
+    case 'none':
+      return;
+  }
 }
 
 /**
@@ -142,34 +203,42 @@ interface Reading {
  */
 const readings = new WeakMap<object, Reading>();
 
-/** `objectKey` of each object, remembered while the source keeps the object. */
-const keys = new WeakMap<KubeObject, string>();
-
-function keyOf(o: KubeObject): string {
-  let key = keys.get(o);
-  if (key === undefined) {
-    key = objectKey(o.group, o.kind, o.namespace, o.name);
-    keys.set(o, key);
-  }
-  return key;
+/** The object's index key and reading, by the object itself (one lookup per object per recompute). */
+interface Entry {
+  readonly key: string;
+  readonly reading: Reading;
+  readonly forL7: boolean;
 }
 
-function readObject(o: KubeObject): Reading {
-  const cached = readings.get(o.object);
-  if (cached !== undefined) return cached;
-  const r = readUncached(o);
-  readings.set(o.object, r);
-  return r;
+const entries = new WeakMap<KubeObject, Entry>();
+
+function entryOf(o: KubeObject): Entry {
+  let entry = entries.get(o);
+  if (entry === undefined) {
+    let reading = readings.get(o.object);
+    if (reading === undefined) {
+      reading = readUncached(o);
+      readings.set(o.object, reading);
+    }
+    entry = {
+      key: objectKey(o.group, o.kind, o.namespace, o.name),
+      reading,
+      forL7: kindOfGroup(o.group, o.kind)?.forL7 === true,
+    };
+    entries.set(o, entry);
+  }
+  return entry;
 }
 
 function readUncached(o: KubeObject): Reading {
   const issues: ObjectIssue[] = [];
   const none: readonly PolicyProblem[] = [];
-  const simple = (accept: (sinks: Sinks, o: KubeObject) => void): Reading => ({
+  const simple = (placement: Placement): Reading => ({
     issues,
     policyProblems: none,
     ok: true,
-    accept,
+    invalid: issues.some((i) => i.severity === 'error'),
+    placement,
   });
   if (o.group === ISTIO_SECURITY_GROUP) {
     const validate =
@@ -180,51 +249,51 @@ function readUncached(o: KubeObject): Reading {
           : validateRequestAuthentication;
     const result = validate(o.object);
     const value = result.value;
+    let placement: Placement = { sink: 'none' };
+    if (value?.kind === 'AuthorizationPolicy') placement = { sink: 'authorizationPolicies', value };
+    else if (value?.kind === 'PeerAuthentication') placement = { sink: 'peerAuthentications', value };
+    else if (value !== undefined) placement = { sink: 'requestAuthentications', value };
     return {
       issues,
       policyProblems: result.problems,
       ok: result.ok && value !== undefined,
-      accept: (sinks) => {
-        if (value === undefined) return;
-        if (value.kind === 'AuthorizationPolicy') sinks.authorizationPolicies.push(value);
-        else if (value.kind === 'PeerAuthentication') sinks.peerAuthentications.push(value);
-        else sinks.requestAuthentications.push(value);
-      },
+      invalid: false,
+      placement,
     };
   }
   if (o.group === '') {
     switch (o.kind) {
       case 'Namespace': {
         const v = readNamespace(o, issues);
-        return simple((sinks) => sinks.namespaces.set(v.name, v));
+        return simple({ sink: 'namespaces', key: v.name, value: v });
       }
       case 'Node': {
         const v = readNode(o, issues);
-        return simple((sinks) => sinks.nodes.set(v.name, v));
+        return simple({ sink: 'nodes', key: v.name, value: v });
       }
       case 'Pod': {
         const v = readPod(o, issues);
-        return simple((sinks) => sinks.pods.set(`${v.namespace}/${v.name}`, v));
+        return simple({ sink: 'pods', key: `${v.namespace}/${v.name}`, value: v });
       }
       case 'Service': {
         const v = readService(o, issues);
-        return simple((sinks) => sinks.services.set(`${v.namespace}/${v.name}`, v));
+        return simple({ sink: 'services', key: `${v.namespace}/${v.name}`, value: v });
       }
       case 'ServiceAccount':
-        return simple((sinks, obj) => sinks.serviceAccounts.add(`${obj.namespace}/${obj.name}`));
+        return simple({ sink: 'serviceAccounts', key: `${o.namespace}/${o.name}` });
       default:
-        return simple(() => {});
+        return simple({ sink: 'none' });
     }
   }
   if (o.kind === 'EndpointSlice') {
     const v = readEndpointSlice(o, issues);
-    return simple((sinks) => sinks.endpointSlices.push(v));
+    return simple({ sink: 'endpointSlices', value: v });
   }
   if (o.kind === 'Gateway' && (o.group === GATEWAY_API_GROUP || o.group === ISTIO_NETWORKING_GROUP)) {
     const v = readGateway(o);
-    return simple((sinks) => sinks.gateways.push(v));
+    return simple({ sink: 'gateways', value: v });
   }
-  return simple(() => {});
+  return simple({ sink: 'none' });
 }
 
 export function buildIndex(all: readonly KubeObject[], options: IndexOptions = {}): ConfigIndex {
@@ -255,8 +324,9 @@ export function buildIndex(all: readonly KubeObject[], options: IndexOptions = {
   };
 
   // Hot loop (every recompute walks every object): no per-object closures or temporaries.
+  const l7Objects: KubeObject[] = [];
   for (const o of all) {
-    const key = keyOf(o);
+    const { key, reading, forL7 } = entryOf(o);
     const first = objects.get(key);
     if (first !== undefined) {
       problems.push({
@@ -268,10 +338,8 @@ export function buildIndex(all: readonly KubeObject[], options: IndexOptions = {
       });
       continue;
     }
-    const reading = readObject(o);
     for (const p of reading.policyProblems) problems.push(fromPolicyProblem(p, o.location));
     if (!reading.ok) continue;
-    let error = false;
     for (const i of reading.issues) {
       problems.push({
         code: ConfigCode.InvalidObject,
@@ -281,11 +349,11 @@ export function buildIndex(all: readonly KubeObject[], options: IndexOptions = {
         message: i.message,
         ...(o.location === undefined ? {} : { location: o.location }),
       });
-      if (i.severity === 'error') error = true;
     }
-    if (error) continue;
+    if (reading.invalid) continue;
     objects.set(key, o);
-    reading.accept(sinks, o);
+    if (forL7) l7Objects.push(o);
+    place(sinks, reading.placement);
   }
   return {
     objects,
@@ -299,6 +367,7 @@ export function buildIndex(all: readonly KubeObject[], options: IndexOptions = {
     authorizationPolicies,
     peerAuthentications,
     requestAuthentications,
+    l7Objects,
     problems,
   };
 }

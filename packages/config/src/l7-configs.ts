@@ -1,5 +1,4 @@
 import type { ConfigIndex } from './config-index.js';
-import { kindOfGroup } from './kinds.js';
 import { type ConfigObject, configKey } from './model.js';
 
 /** Namespaces where a Gateway's credentialName Secrets may live: its own and, as in Istio, its gateway pods'. */
@@ -26,8 +25,7 @@ export function l7Configs(index: ConfigIndex): Map<string, ConfigObject> {
     }
   }
   const out = new Map<string, ConfigObject>();
-  for (const o of index.objects.values()) {
-    if (kindOfGroup(o.group, o.kind)?.forL7 !== true) continue;
+  for (const o of index.l7Objects) {
     if (o.kind === 'Secret' && !wantedSecrets.has(`${o.namespace}/${o.name}`)) continue;
     const c: ConfigObject = {
       apiVersion: o.apiVersion,

@@ -82,6 +82,7 @@ export function defaultTypes(role: XdsRole): string[] {
 }
 
 const MAX_MESSAGE = 200 * 1024 * 1024;
+const FLOW_CONTROL_WINDOW = 16 * 1024 * 1024;
 
 export class XdsClient {
   readonly store: XdsStore;
@@ -140,6 +141,11 @@ export class XdsClient {
     const channelOptions: grpc.ChannelOptions = {
       'grpc.max_receive_message_length': MAX_MESSAGE,
       'grpc.max_send_message_length': MAX_MESSAGE,
+      // HTTP/2 flow-control window (stream and connection). Node's default of 64 KiB makes a multi-megabyte full
+      // sync wait for a WINDOW_UPDATE round trip every 64 KiB, each needing this process's event loop (busy
+      // decoding): Envoy opens its xDS windows far wider for the same reason. Responses are whole messages we
+      // buffer anyway (bounded by max_receive_message_length).
+      'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW,
       'grpc.keepalive_time_ms': 30_000,
       // Our own reconnect loop owns backoff; keep the channel's short so it does not add to ours.
       'grpc.initial_reconnect_backoff_ms': 10,

@@ -83,9 +83,14 @@ function entryOf(typeUrl: string, name: string, r: ServerResource): Buffer {
 interface TypeState {
   /** Name → version the client holds (as far as we know). */
   readonly known: Map<string, string>;
-  /** nonce → (name → version it replaced, undefined when new), to undo on NACK. */
-  readonly inflight: Map<string, Map<string, string | undefined>>;
+  /** nonce → the names a response carried and the version each replaced (undefined when new), to undo on NACK. */
+  readonly inflight: Map<string, Undo>;
   /** Source-change timestamp of the first push not yet ACKed, for convergence time. */
+}
+
+interface Undo {
+  readonly names: string[];
+  readonly before: (string | undefined)[];
 }
 
 interface Connection extends ConnectedClient {
@@ -384,7 +389,9 @@ export class XdsServer {
         state.inflight.delete(request.responseNonce);
         if (request.errorDetail !== undefined) {
           // The client kept its previous state: forget what this response carried so it is resent on change.
-          for (const [name, before] of inflight) {
+          for (let i = 0; i < inflight.names.length; i++) {
+            const name = inflight.names[i] as string;
+            const before = inflight.before[i];
             if (before === undefined) state.known.delete(name);
             else state.known.set(name, before);
           }
@@ -426,7 +433,7 @@ export class XdsServer {
     const current = this.#resources.get(typeUrl);
     const resources: Buffer[] = [];
     const removed: string[] = [];
-    const undo = new Map<string, string | undefined>();
+    const undo: Undo = { names: [], before: [] };
     for (const name of names) {
       const r = current?.get(name);
       const held = state.known.get(name);
@@ -434,11 +441,13 @@ export class XdsServer {
       if (wanted) {
         if (held === r.version) continue;
         resources.push(entryOf(typeUrl, name, r));
-        undo.set(name, held);
+        undo.names.push(name);
+        undo.before.push(held);
         state.known.set(name, r.version);
       } else if (held !== undefined) {
         removed.push(name);
-        undo.set(name, held);
+        undo.names.push(name);
+        undo.before.push(held);
         state.known.delete(name);
       }
     }

@@ -86,8 +86,9 @@ export class XdsStore {
     }
     const updated: string[] = [];
     for (const u of upserts) {
+      // A name this store does not hold has nothing to take out of the indexes (most of a full sync).
+      if (versions.has(u.name)) this.#remove(typeUrl, u.name);
       versions.set(u.name, u.version);
-      this.#remove(typeUrl, u.name);
       this.#insert(u.name, u.resource);
       updated.push(u.name);
     }

@@ -110,7 +110,27 @@ describe('hand-built delta responses', () => {
       Buffer.from([0x12, 8, 0x1a, 1, 0x7a, 0x28, 1, 0x0a, 1, 0x76]), // a resource with an unknown varint field
       typical,
     ]);
-    for (const bytes of [typical, Buffer.from(generated), odd]) {
+    // Two type URLs in turn (the decoder reuses the text of a type URL it has just read).
+    const mixed = deltaResponse({
+      systemVersionInfo: '',
+      typeUrl: TYPE,
+      nonce: '1',
+      entries: [
+        resourceEntry(TYPE, 'a', 'v', new Uint8Array([1])),
+        resourceEntry('type.googleapis.com/istio.workload.Addresz', 'b', 'v', new Uint8Array([2])),
+        resourceEntry(TYPE, 'c', 'v', new Uint8Array([3])),
+        resourceEntry('ünï', 'd', 'v', new Uint8Array([4])),
+      ],
+      removedResources: [],
+      controlPlaneId: '',
+    });
+    expect(decodeDeltaResponse(mixed).resources.map((r) => r.resource?.typeUrl)).toEqual([
+      TYPE,
+      'type.googleapis.com/istio.workload.Addresz',
+      TYPE,
+      'ünï',
+    ]);
+    for (const bytes of [typical, Buffer.from(generated), odd, mixed]) {
       expect(decodeDeltaResponse(bytes)).toEqual(DeltaDiscoveryResponse.decode(bytes));
     }
     // A resource body is a view into the message, not a copy.

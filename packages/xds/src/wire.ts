@@ -135,12 +135,35 @@ export type EncodedOrMessage = DeltaDiscoveryResponse | Buffer;
 /** Stops where the generated decoders stop: an end-group tag or tag 0. */
 const stops = (tag: number) => (tag & 7) === 4 || tag === 0;
 
+/** The last type URL read, as bytes and text: every resource of a response carries the same one. */
+let lastTypeUrl: { bytes: Uint8Array; text: string } = { bytes: new Uint8Array(), text: '' };
+
+function readTypeUrl(reader: BinaryReader): string {
+  const start = reader.pos;
+  const bytes = reader.bytes();
+  const last = lastTypeUrl.bytes;
+  if (bytes.length === last.length && bytes.length > 0) {
+    let same = true;
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i] !== last[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastTypeUrl.text;
+  }
+  reader.pos = start;
+  const text = reader.string();
+  lastTypeUrl = { bytes: Uint8Array.from(bytes), text };
+  return text;
+}
+
 function readAny(reader: BinaryReader, length: number): Any {
   const end = reader.pos + length;
   const any: Any = { typeUrl: '', value: EMPTY };
   while (reader.pos < end) {
     const tag = reader.uint32();
-    if (tag === 0x0a) any.typeUrl = reader.string();
+    if (tag === 0x0a) any.typeUrl = readTypeUrl(reader);
     else if (tag === 0x12) any.value = asBuffer(reader.bytes());
     else {
       if (stops(tag)) break;

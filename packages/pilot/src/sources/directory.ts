@@ -31,6 +31,8 @@ interface FileEntry {
 }
 
 const CONFIG_FILE = /\.(ya?ml|json)$/i;
+/** Files read at once during a rescan. */
+const READ_CONCURRENCY = 8;
 
 export class DirectorySource implements ConfigSource {
   readonly name: string;
@@ -159,19 +161,30 @@ export class DirectorySource implements ConfigSource {
       return false;
     }
     let changed = false;
-    const seen = new Set<string>();
-    for (const path of paths) {
-      seen.add(path);
-      let info: { size: number; mtimeMs: number };
-      try {
-        info = await stat(path);
-      } catch {
-        continue; // vanished between readdir and stat (atomic rename in progress): the next event rescans
-      }
+    const seen = new Set<string>(paths);
+    // stat everything at once, then read changed files a few at a time, parsing each as it arrives (the
+    // reads of the next files overlap the parse of this one).
+    const infos = await Promise.all(
+      paths.map((path) =>
+        stat(path).then(
+          (i) => ({ size: i.size, mtimeMs: i.mtimeMs }),
+          // Vanished between readdir and stat (atomic rename in progress): the next event rescans.
+          () => undefined,
+        ),
+      ),
+    );
+    const max = this.#options.maxFileBytes ?? MAX_FILE_BYTES;
+    const todo: { path: string; info: { size: number; mtimeMs: number } }[] = [];
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[i];
+      const info = infos[i];
+      if (path === undefined || info === undefined) continue;
       const prev = this.#files.get(path);
       if (prev !== undefined && prev.size === info.size && prev.mtimeMs === info.mtimeMs) continue;
+      todo.push({ path, info });
+    }
+    const load = async ({ path, info }: (typeof todo)[number]): Promise<void> => {
       const rel = relative(dir, path);
-      const max = this.#options.maxFileBytes ?? MAX_FILE_BYTES;
       let entry: FileEntry;
       if (info.size > max) {
         entry = {
@@ -191,13 +204,21 @@ export class DirectorySource implements ConfigSource {
         try {
           text = await readFile(path, 'utf8');
         } catch {
-          continue;
+          return;
         }
         entry = { ...info, ...parseYaml(text, rel) };
       }
       this.#files.set(path, entry);
       changed = true;
-    }
+    };
+    let next = 0;
+    const worker = async () => {
+      while (next < todo.length) {
+        const t = todo[next++];
+        if (t !== undefined) await load(t);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, todo.length) }, worker));
     for (const path of [...this.#files.keys()]) {
       if (!seen.has(path)) {
         this.#files.delete(path);
