@@ -20,6 +20,7 @@ import {
   type DeltaDiscoveryRequest,
   DeltaDiscoveryResponse,
 } from './gen/envoy/service/discovery/v3/discovery.js';
+import { PushQueue } from './push-queue.js';
 import { NODE_META, parseRole, type XdsNodeInfo } from './types.js';
 import { deltaResponse, type EncodedOrMessage, resourceEntry } from './wire.js';
 
@@ -127,6 +128,17 @@ export class XdsServer {
   #systemVersion = 0;
   #grpcServer: grpc.Server | undefined;
   readonly #ackWaiters = new Set<() => void>();
+  readonly #queue = new PushQueue<Connection>(
+    (c, typeUrl, names) => {
+      const state = c.types.get(typeUrl);
+      if (state !== undefined && this.#connections.has(c)) this.#push(c, typeUrl, state, names);
+    },
+    () => {
+      for (const w of this.#ackWaiters) w();
+    },
+    (c, err) =>
+      this.#logger.warn({ id: c.node.id, conn: c.connectionId, err: errorMessage(err) }, 'xds push failed'),
+  );
 
   constructor(options: XdsServerOptions = {}) {
     this.#options = options;
@@ -206,6 +218,7 @@ export class XdsServer {
   async close(): Promise<void> {
     for (const c of this.#connections) c.stream.end();
     this.#connections.clear();
+    this.#queue.clear();
     this.#metrics?.connected.set(0);
     const server = this.#grpcServer;
     if (server === undefined) return;
@@ -221,7 +234,10 @@ export class XdsServer {
     });
   }
 
-  /** Replaces every resource of `typeUrl` and pushes the differences to subscribed clients. */
+  /**
+   * Replaces every resource of `typeUrl` and pushes the differences to subscribed clients (queued: one
+   * client per event-loop turn, see push-queue.ts).
+   */
   setResources(typeUrl: string, resources: ReadonlyMap<string, ServerResource>): void {
     const previous = this.#resources.get(typeUrl) ?? new Map<string, ServerResource>();
     const changed: string[] = [];
@@ -232,11 +248,8 @@ export class XdsServer {
     this.#resources.set(typeUrl, next);
     if (changed.length === 0 && removed.length === 0) return;
     this.#systemVersion++;
-    for (const c of this.#connections) {
-      const state = c.types.get(typeUrl);
-      if (state === undefined) continue;
-      this.#push(c, typeUrl, state, [...changed, ...removed]);
-    }
+    const names = [...changed, ...removed];
+    for (const c of this.#connections) if (c.types.has(typeUrl)) this.#queue.add(c, typeUrl, names);
   }
 
   /**
@@ -261,11 +274,7 @@ export class XdsServer {
     for (const name of removed) if (current.delete(name)) names.push(name);
     if (names.length === 0) return;
     this.#systemVersion++;
-    for (const c of this.#connections) {
-      const state = c.types.get(typeUrl);
-      if (state === undefined) continue;
-      this.#push(c, typeUrl, state, names);
-    }
+    for (const c of this.#connections) if (c.types.has(typeUrl)) this.#queue.add(c, typeUrl, names);
   }
 
   /** Every resource name and version of a type (for /config_dump and tests). */
@@ -286,8 +295,9 @@ export class XdsServer {
     }));
   }
 
-  /** True when every connected client has ACKed or NACKed everything sent to it. */
+  /** True when nothing waits to be sent and every client has ACKed or NACKed everything sent to it. */
   get quiescent(): boolean {
+    if (this.#queue.size > 0) return false;
     for (const c of this.#connections)
       for (const s of c.types.values()) if (s.inflight.size > 0) return false;
     return true;
@@ -333,6 +343,7 @@ export class XdsServer {
     });
     const done = () => {
       if (connection !== undefined && this.#connections.delete(connection)) {
+        this.#queue.delete(connection);
         this.#metrics?.connected.set(this.#connections.size);
         this.#logger.info(
           { id: connection.node.id, conn: connection.connectionId },
