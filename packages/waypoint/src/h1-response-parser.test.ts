@@ -114,6 +114,7 @@ describe('ResponseParser rejects ambiguous or malformed responses', () => {
     ['a space before the colon', 'HTTP/1.1 200 OK\r\nx-a : 1\r\ncontent-length: 0\r\n\r\n'],
     ['a control character in a value', 'HTTP/1.1 200 OK\r\nx-a: 1\x00\r\ncontent-length: 0\r\n\r\n'],
     ['a malformed status line', 'HTTP/1.1 20 OK\r\ncontent-length: 0\r\n\r\n'],
+    ['a control character in the reason phrase', 'HTTP/1.1 200 O\x01K\r\ncontent-length: 0\r\n\r\n'],
     ['HTTP/2 in a status line', 'HTTP/2 200 OK\r\ncontent-length: 0\r\n\r\n'],
     ['101 without an Upgrade', 'HTTP/1.1 101 Switching Protocols\r\n\r\n'],
     ['bytes after the response', 'HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nab'],

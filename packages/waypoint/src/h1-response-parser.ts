@@ -177,6 +177,7 @@ export class ResponseParser {
     const lines = text.split('\r\n');
     const m = STATUS_LINE.exec(lines[0] as string);
     if (m === null) throw new ResponseParseError('malformed status line');
+    if (m[3] !== undefined && BAD_VALUE.test(m[3])) throw new ResponseParseError('invalid reason phrase');
     const status = Number(m[2]);
     const headers: IncomingHttpHeaders = {};
     let contentLength: string | undefined;
