@@ -190,8 +190,9 @@ export class Discovery {
       this.#metrics?.objects.set({ kind: 'authorization' }, state.authorizations.size);
       this.#metrics?.objects.set({ kind: 'config' }, state.configs.size);
       for (const l of this.#pushListeners) l(this.#version);
-      // Analyzers only report: run them after the push has gone out, for the latest state only.
-      setImmediate(() => {
+      // Analyzers only report: run them once the pushes have gone out to every client (the servers send one
+      // client per event-loop turn; analysis in between would hold the rest back), for the latest state only.
+      void Promise.all(this.#servers.map((server) => server.whenSent())).then(() => {
         if (this.#compiled !== compiled) return;
         try {
           const problems = analyzeConfig(compiled, this.#options.translate ?? {});

@@ -63,4 +63,18 @@ describe('PushQueue', () => {
     expect(failed).toEqual(['bad: boom']);
     expect(sent).toEqual(['good']);
   });
+
+  it('tells when everything queued has been sent', async () => {
+    const sent: string[] = [];
+    const q = new PushQueue<string>(
+      (c) => sent.push(c),
+      () => {},
+      () => {},
+    );
+    await q.whenSent(); // nothing queued: resolves at once
+    q.add('a', 'T', ['x']);
+    q.add('b', 'T', ['x']);
+    await q.whenSent();
+    expect(sent).toEqual(['a', 'b']);
+  });
 });

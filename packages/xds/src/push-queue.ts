@@ -26,6 +26,14 @@ export class PushQueue<C> {
     this.#failed = failed;
   }
 
+  readonly #idle: (() => void)[] = [];
+
+  /** Resolves once no push waits to be sent (now, when none does). */
+  whenSent(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
   /** Connections with a push not sent yet. */
   get size(): number {
     return this.#pending.size;
@@ -49,12 +57,18 @@ export class PushQueue<C> {
   /** Forgets a connection (it closed). */
   delete(connection: C): void {
     this.#pending.delete(connection);
+    this.#settle();
   }
 
   clear(): void {
     this.#pending.clear();
     if (this.#scheduled !== undefined) clearImmediate(this.#scheduled);
     this.#scheduled = undefined;
+    this.#settle();
+  }
+
+  #settle(): void {
+    if (this.#pending.size === 0) for (const resolve of this.#idle.splice(0)) resolve();
   }
 
   #turn(): void {
@@ -70,5 +84,6 @@ export class PushQueue<C> {
     }
     if (this.#pending.size > 0) this.#scheduled = setImmediate(() => this.#turn());
     this.#drained();
+    this.#settle();
   }
 }

@@ -295,6 +295,11 @@ export class XdsServer {
     }));
   }
 
+  /** Resolves once every queued push has been written to its client (not necessarily ACKed). */
+  whenSent(): Promise<void> {
+    return this.#queue.whenSent();
+  }
+
   /** True when nothing waits to be sent and every client has ACKed or NACKed everything sent to it. */
   get quiescent(): boolean {
     if (this.#queue.size > 0) return false;
