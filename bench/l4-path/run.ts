@@ -18,6 +18,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { defaultWorkerThreads } from '@weft/node-agent';
 import { commandsSkipReason, rootSkipReason, spawnApp, TestCa } from '@weft/testkit';
 import { Mesh } from '../../test/e2e/node-agent/harness.js';
 import { fixedRate, idleTunnels } from './load.js';
@@ -27,8 +28,9 @@ const quick = process.argv.includes('--quick');
 const IPERF_SECONDS = quick ? 1 : 5;
 const LOAD_SECONDS = quick ? 2 : 10;
 const TUNNELS = quick ? 200 : 10_000;
-/** Data-plane worker threads per agent (the harness passes it as WORKER_THREADS). */
-const WORKERS = Number(process.env.E2E_WORKER_THREADS ?? '2');
+/** Data-plane worker threads per agent: E2E_WORKER_THREADS when set, else weft-node's own default. */
+const WORKERS_ENV = process.env.E2E_WORKER_THREADS ?? '';
+const WORKERS = WORKERS_ENV === '' ? defaultWorkerThreads() : Number(WORKERS_ENV);
 /** `--only a,b`: run only these phases (throughput, load, idle); all by default. */
 const ONLY = argValue('--only')?.split(',');
 const phase = (name: 'throughput' | 'load' | 'idle') => ONLY === undefined || ONLY.includes(name);
@@ -150,7 +152,11 @@ async function main(): Promise<void> {
     }
     for (const node of ['node1', 'node2'] as const) {
       const prof = PROF === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROF}`];
-      await mesh.startAgent(node, { LOG_LEVEL: 'warn' }, ['--expose-gc', ...prof]);
+      // (An empty WORKER_THREADS is weft-node's default; the harness alone would pass 2.)
+      await mesh.startAgent(node, { LOG_LEVEL: 'warn', WORKER_THREADS: WORKERS_ENV }, [
+        '--expose-gc',
+        ...prof,
+      ]);
       await mesh.enroll(node);
     }
     const agents = ['node1', 'node2'].map((n) => mesh.agents.get(n)?.app.process.pid as number);

@@ -96,11 +96,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Nod
   const logLevel = values.LOG_LEVEL ?? 'info';
   if (!isLogLevel(logLevel)) throw bad(`LOG_LEVEL must be one of fatal,error,warn,info,debug,trace,silent`);
   const workers = values.WORKER_THREADS;
-  // ztunnel's default: max(2, ceil(25% of the cores)).
-  const workerThreads =
-    workers === undefined || workers === ''
-      ? Math.max(2, Math.ceil(availableParallelism() / 4))
-      : Number(workers);
+  const workerThreads = workers === undefined || workers === '' ? defaultWorkerThreads() : Number(workers);
   if (!Number.isInteger(workerThreads) || workerThreads < 0 || workerThreads > 256)
     throw bad(`WORKER_THREADS must be an integer 0-256 (got ${workers})`);
   const xdsAddress = values.XDS_ADDRESS ?? '127.0.0.1:15010';
@@ -133,4 +129,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Nod
     drainSeconds: seconds(values.DRAIN_SECONDS, 5, 'DRAIN_SECONDS'),
     uninstallOnExit: values.UNINSTALL_ON_EXIT === 'true' || values.UNINSTALL_ON_EXIT === '1',
   };
+}
+
+/**
+ * One data-plane thread per 4 cores, at least one (ztunnel: at least two). Our threads do not steal work
+ * from each other, so on a small node a second one mostly adds an event loop that wakes for the same light
+ * load: bench/l4-path measured 2 threads at ~1.7x the CPU per request of 1 on 2 cores, with no throughput
+ * gain there (the other processes share the same cores). WORKER_THREADS=2 gets ztunnel's choice back.
+ */
+export function defaultWorkerThreads(cores = availableParallelism()): number {
+  return Math.max(1, Math.ceil(cores / 4));
 }

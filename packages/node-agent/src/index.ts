@@ -1,5 +1,5 @@
 export { NodeAgent, type NodeAgentOptions, READY_PODS } from './agent.js';
-export { loadConfig, type NodeConfig } from './config.js';
+export { defaultWorkerThreads, loadConfig, type NodeConfig } from './config.js';
 export type { DiscoveryView } from './discovery.js';
 export { NodeAgentError, NodeErrorCode } from './errors.js';
 export type { CertificateMaterial, IdentityProvider } from './identity.js';

@@ -1,6 +1,6 @@
 import { isWeftError } from '@weft/telemetry/errors';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './config.js';
+import { defaultWorkerThreads, loadConfig } from './config.js';
 import { optedOut, parseRequest } from './lifecycle-protocol.js';
 
 const pod = {
@@ -71,6 +71,13 @@ describe('config', () => {
       uninstallOnExit: true,
       secretTtlSeconds: 3600,
     });
+  });
+
+  it('defaults to one data-plane thread per 4 cores, at least one; WORKER_THREADS=0 keeps it on the main thread', () => {
+    expect([1, 2, 4, 5, 8, 16].map((n) => defaultWorkerThreads(n))).toEqual([1, 1, 1, 2, 2, 4]);
+    expect(loadConfig([], {}).workerThreads).toBe(defaultWorkerThreads());
+    expect(loadConfig([], { WORKER_THREADS: '' }).workerThreads).toBe(defaultWorkerThreads());
+    expect(loadConfig([], { WORKER_THREADS: '0' }).workerThreads).toBe(0);
   });
 
   it('rejects bad values with WEFT_NODE_CONFIG', () => {
