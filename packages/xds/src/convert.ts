@@ -14,6 +14,7 @@ import type {
   StringMatch,
   Workload,
 } from '@weft/config';
+import { readAddress, workloadFromRaw } from './address-decode.js';
 import { XdsDecodeError } from './errors.js';
 import {
   Action,
@@ -359,16 +360,17 @@ export type DecodedAddress =
   | { readonly kind: 'workload'; readonly workload: Workload }
   | { readonly kind: 'service'; readonly service: Service };
 
+/** Address bytes → the model (workloads read straight into the model: address-decode.ts). */
 export function decodeAddress(bytes: Uint8Array): DecodedAddress {
-  let msg: AddressMsg;
+  let raw: ReturnType<typeof readAddress>;
   try {
-    msg = AddressMsg.decode(bytes);
+    raw = readAddress(bytes);
   } catch (err) {
     throw new XdsDecodeError('undecodable istio.workload.Address', err);
   }
-  const t = msg.type;
-  if (t?.$case === 'workload') return { kind: 'workload', workload: workloadFromMsg(t.value) };
-  if (t?.$case === 'service') return { kind: 'service', service: serviceFromMsg(t.value) };
+  if (raw?.kind === 'workload')
+    return { kind: 'workload', workload: workloadFromRaw(raw.workload, gatewayFromMsg) };
+  if (raw?.kind === 'service') return { kind: 'service', service: serviceFromMsg(raw.service) };
   throw new XdsDecodeError('istio.workload.Address with neither workload nor service');
 }
 
