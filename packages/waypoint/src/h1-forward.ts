@@ -4,20 +4,17 @@
  * connect failure, one resend of a bodiless idempotent request on a stale pooled connection, 504 (UT) on
  * the request timeout, 503 with Envoy's texts (UF, UC), backpressure both ways, byte counts for metrics.
  */
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorMessage } from '@weft/telemetry/errors';
 import type { H1Connection, UpstreamExchange } from './h1-connection.js';
+import type { BodyKind } from './h1-request-head.js';
 import { downstreamResponseHeaders } from './headers.js';
 import { type HttpEngineDeps, UpstreamMessages } from './http-deps.js';
 import type { Endpoint } from './mesh-view.js';
 import type { ConnInfo } from './telemetry.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-// Methods whose bodiless requests Node's client sent with `content-length: 0` (upstreams may expect it).
-const BODY_EXPECTED = new Set(['POST', 'PUT', 'PATCH']);
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 // Bodies up to this size go out with the response headers in one write.
 const SMALL_BODY = 16 * 1024;
 
@@ -38,52 +35,13 @@ export interface Http1Record {
 /** Answers the proxy gives itself (the engine's reply, so both paths format them the same way). */
 export type Reply = (status: number, body: string) => void;
 
-/**
- * The request line and header block to send upstream, or undefined when a header (from a policy edit)
- * is not valid on the wire. `chunked`: the request body is re-framed with chunked coding.
- */
-export function requestHead(
-  method: string,
-  path: string,
-  headers: OutgoingHttpHeaders,
-  body: 'none' | 'length' | 'chunked',
-): string | undefined {
-  let text = `${method} ${path} HTTP/1.1\r\n`;
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined) continue;
-    if (!TOKEN.test(name)) return undefined;
-    if (typeof value === 'object') {
-      for (const one of value) {
-        if (BAD_VALUE.test(one)) return undefined;
-        text += `${name}: ${one}\r\n`;
-      }
-    } else {
-      const v = typeof value === 'number' ? String(value) : value;
-      if (BAD_VALUE.test(v)) return undefined;
-      text += `${name}: ${v}\r\n`;
-    }
-  }
-  if (body === 'chunked') text += 'transfer-encoding: chunked\r\n';
-  else if (body === 'none' && headers['content-length'] === undefined && BODY_EXPECTED.has(method))
-    text += 'content-length: 0\r\n';
-  return `${text}\r\n`;
-}
-
-/** RFC 9112 §6.3: a request has a body only with Transfer-Encoding or a non-zero Content-Length. */
-export function bodyKind(headers: IncomingHttpHeaders): 'none' | 'length' | 'chunked' {
-  if (headers['transfer-encoding'] !== undefined) return 'chunked';
-  const cl = headers['content-length'];
-  return cl !== undefined && cl !== '0' ? 'length' : 'none';
-}
-
 export class Http1Forward implements UpstreamExchange {
   readonly #d: HttpEngineDeps;
   readonly #rec: Http1Record;
   readonly #reply: Reply;
   readonly #endpoints: readonly Endpoint[];
   readonly #head: string;
-  readonly #body: 'none' | 'length' | 'chunked';
+  readonly #body: BodyKind;
   readonly #socket: Duplex | null;
   #conn: H1Connection | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -101,7 +59,7 @@ export class Http1Forward implements UpstreamExchange {
     reply: Reply,
     endpoints: readonly Endpoint[],
     head: string,
-    body: 'none' | 'length' | 'chunked',
+    body: BodyKind,
   ) {
     this.#d = deps;
     this.#rec = rec;

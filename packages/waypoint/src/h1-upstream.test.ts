@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import { Agent, createServer as createHttpServer, type IncomingMessage, request } from 'node:http';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bodyKind, requestHead } from './h1-forward.js';
+import { bodyKind, upstreamRequestHead } from './h1-request-head.js';
+import { upstreamRequestHeaders } from './headers.js';
 import { type Harness, harness } from './test-fixtures.js';
 
 interface Reply {
@@ -81,20 +82,89 @@ async function through(
   return { h, port: await h.frontDoor() };
 }
 
+const NO_EDITS = { remove: [], set: [] };
+
+/** Header lines of a serialised head as sorted "name: value" strings (x-request-id's value masked). */
+function lines(head: string): string[] {
+  return head
+    .split('\r\n')
+    .slice(1)
+    .filter((l) => l.length > 0)
+    .map((l) => (l.startsWith('x-request-id: ') && l.length === 50 ? 'x-request-id: <uuid>' : l))
+    .sort();
+}
+
 describe('request head serialisation', () => {
   it('writes one head, adds content-length: 0 to a bodiless POST and chunked framing when asked', () => {
-    expect(requestHead('POST', '/a', { host: 'x', 'x-n': 1, 'set-me': ['a', 'b'] }, 'none')).toBe(
-      'POST /a HTTP/1.1\r\nhost: x\r\nx-n: 1\r\nset-me: a\r\nset-me: b\r\ncontent-length: 0\r\n\r\n',
+    const head = upstreamRequestHead('POST', '/a', { host: 'x', 'x-request-id': 'r1' }, NO_EDITS, {
+      dropExpect: false,
+      body: 'none',
+    });
+    expect(head).toBe(
+      'POST /a HTTP/1.1\r\nhost: x\r\nx-request-id: r1\r\nx-forwarded-proto: http\r\ncontent-length: 0\r\n\r\n',
     );
-    expect(requestHead('GET', '/', { host: 'x' }, 'none')).toBe('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
-    expect(requestHead('PUT', '/', {}, 'chunked')).toBe(
-      'PUT / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n',
-    );
+    expect(
+      upstreamRequestHead('GET', '/', { host: 'x', 'x-request-id': 'r' }, NO_EDITS, {
+        dropExpect: false,
+        body: 'none',
+      }),
+    ).toBe('GET / HTTP/1.1\r\nhost: x\r\nx-request-id: r\r\nx-forwarded-proto: http\r\n\r\n');
+    expect(
+      upstreamRequestHead('PUT', '/', { 'transfer-encoding': 'chunked' }, NO_EDITS, {
+        dropExpect: false,
+        body: 'chunked',
+      }),
+    ).toMatch(/\r\ntransfer-encoding: chunked\r\n\r\n$/);
   });
 
-  it('refuses header values with CR/LF (a policy-set header cannot inject a second request)', () => {
-    expect(requestHead('GET', '/', { 'x-user': 'a\r\nGET /admin HTTP/1.1' }, 'none')).toBeUndefined();
-    expect(requestHead('GET', '/', { 'bad name': 'a' }, 'none')).toBeUndefined();
+  it.each([
+    ['plain', { host: 'a', 'x-ok': 'y', cookie: 'c=1; d=2' }, NO_EDITS, false],
+    [
+      'hop-by-hop and Connection-listed names',
+      {
+        host: 'a',
+        connection: 'keep-alive, X-Secret',
+        'x-secret': '1',
+        'keep-alive': '5',
+        te: 'gzip',
+        'proxy-authorization': 'p',
+        'transfer-encoding': 'chunked',
+        upgrade: 'h2c',
+        'x-ok': 'y',
+      },
+      NO_EDITS,
+      false,
+    ],
+    ['expect dropped', { host: 'a', expect: '100-continue', 'content-length': '3' }, NO_EDITS, true],
+    [
+      'policy edits (token header removed, claims set, an existing header overwritten)',
+      { host: 'a', authorization: 'Bearer t', 'x-claim': 'old', 'x-forwarded-proto': 'https' },
+      {
+        remove: ['authorization'],
+        set: [
+          { name: 'x-claim', value: 'alice' },
+          { name: 'x-new', value: 'n' },
+        ],
+      },
+      false,
+    ],
+    ['a client request id kept', { host: 'a', 'x-request-id': 'abc' }, NO_EDITS, false],
+  ])('the same headers as upstreamRequestHeaders: %s', (_name, headers, edits, dropExpect) => {
+    const fused = upstreamRequestHead('GET', '/p', headers, edits, { dropExpect, body: 'none' }) as string;
+    const viaObject = upstreamRequestHeaders(headers, edits, { dropExpect });
+    const expected = Object.entries(viaObject)
+      .map(([k, v]) => `${k}: ${String(v)}`)
+      .map((l) => (l.startsWith('x-request-id: ') && l.length === 50 ? 'x-request-id: <uuid>' : l))
+      .sort();
+    expect(fused.startsWith('GET /p HTTP/1.1\r\n')).toBe(true);
+    expect(lines(fused)).toEqual(expected);
+  });
+
+  it('refuses a policy-set header with CR/LF (it cannot inject a second request) or a bad name', () => {
+    const inject = { remove: [], set: [{ name: 'x-user', value: 'a\r\nGET /admin HTTP/1.1' }] };
+    expect(upstreamRequestHead('GET', '/', {}, inject, { dropExpect: false, body: 'none' })).toBeUndefined();
+    const badName = { remove: [], set: [{ name: 'bad name', value: 'a' }] };
+    expect(upstreamRequestHead('GET', '/', {}, badName, { dropExpect: false, body: 'none' })).toBeUndefined();
   });
 
   it('finds the body framing of a request', () => {

@@ -7,7 +7,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorMessage } from '@weft/telemetry/errors';
-import { bodyKind, Http1Forward, type Http1Record, requestHead } from './h1-forward.js';
+import { Http1Forward, type Http1Record } from './h1-forward.js';
+import { bodyKind, upstreamRequestHead } from './h1-request-head.js';
 import { upstreamRequestHeaders } from './headers.js';
 import {
   endpointLabel,
@@ -159,9 +160,11 @@ export class Http1Engine {
       (status, body) => this.#reply(ex, status, body),
     );
     if (endpoints === undefined) return;
-    const headers = upstreamRequestHeaders(req.headers, v.edits, { dropExpect: expectContinue });
     const body = bodyKind(req.headers);
-    const head = requestHead(req.method ?? 'GET', req.url ?? '/', headers, body);
+    const head = upstreamRequestHead(req.method ?? 'GET', req.url ?? '/', req.headers, v.edits, {
+      dropExpect: expectContinue,
+      body,
+    });
     if (head === undefined) {
       ex.reason = 'a header set by policy is not valid on the wire';
       this.#reply(ex, 500, 'internal error');
