@@ -4,4 +4,4 @@ export { main, type RunningPilot, startPilot } from './main.js';
 export { DirectorySource, type DirectorySourceOptions } from './sources/directory.js';
 export { KubernetesSource, type KubernetesSourceOptions, WATCHED } from './sources/kubernetes.js';
 export { Reflector, type ReflectorStats, type ResourceType } from './sources/reflector.js';
-export type { ConfigSource } from './sources/source.js';
+export type { ChangeListener, ConfigSource } from './sources/source.js';
