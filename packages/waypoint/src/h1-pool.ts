@@ -86,6 +86,11 @@ export class H1Pool implements ConnectionOwner {
       (this.#idle[0] as H1Connection).close();
   }
 
+  /** Closed (evicted or shut down): callers must look up the endpoint's current pool. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   get idle(): number {
     return this.#idle.length;
   }

@@ -60,12 +60,15 @@ export function resolveDestination(view: MeshView, ip: string, port: number): De
 export class EndpointIndex {
   readonly #view: MeshView;
   #index: Map<string, Workload[]> | undefined;
+  /** Endpoint lists per service object and port, built once per discovery change (the same objects each time). */
+  #lists = new WeakMap<Service, Map<number, readonly Endpoint[]>>();
   readonly #unsubscribe: () => void;
 
   constructor(view: MeshView) {
     this.#view = view;
     this.#unsubscribe = view.onChange(() => {
       this.#index = undefined;
+      this.#lists = new WeakMap();
     });
   }
 
@@ -85,22 +88,35 @@ export class EndpointIndex {
     return index;
   }
 
+  #list(service: Service, port: number): readonly Endpoint[] {
+    let byPort = this.#lists.get(service);
+    const hit = byPort?.get(port);
+    if (hit !== undefined) return hit;
+    this.#index ??= this.#build();
+    const key = serviceKey(service);
+    const workloads = this.#index.get(key) ?? [];
+    const out: Endpoint[] = [];
+    const svcMapping = service.ports.find((p) => p.servicePort === port);
+    for (const w of workloads) {
+      const mapping = w.services[key]?.find((p) => p.servicePort === port);
+      const target = mapping?.targetPort || svcMapping?.targetPort || port;
+      const ip = w.addresses[0];
+      if (ip !== undefined) out.push({ workload: w, ip, port: target });
+    }
+    if (byPort === undefined) {
+      byPort = new Map();
+      this.#lists.set(service, byPort);
+    }
+    byPort.set(port, out);
+    return out;
+  }
+
   /** Candidate endpoints for a destination, in random order. */
   endpoints(dest: Destination, random: () => number = Math.random): Endpoint[] {
     if (dest.service === undefined) {
       return [{ workload: dest.workload, ip: dest.ip, port: dest.port }];
     }
-    this.#index ??= this.#build();
-    const key = serviceKey(dest.service);
-    const workloads = this.#index.get(key) ?? [];
-    const out: Endpoint[] = [];
-    for (const w of workloads) {
-      const mapping = w.services[key]?.find((p) => p.servicePort === dest.port);
-      const svcMapping = dest.service.ports.find((p) => p.servicePort === dest.port);
-      const target = mapping?.targetPort || svcMapping?.targetPort || dest.port;
-      const ip = w.addresses[0];
-      if (ip !== undefined) out.push({ workload: w, ip, port: target });
-    }
+    const out = this.#list(dest.service, dest.port).slice();
     for (let i = out.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
       const t = out[i] as Endpoint;

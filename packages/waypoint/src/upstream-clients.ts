@@ -33,6 +33,7 @@ export class UpstreamClients {
   readonly #o: UpstreamClientOptions;
   readonly #agents = new Map<string, Agent>();
   readonly #pools = new Map<string, H1Pool>();
+  readonly #byEndpoint = new WeakMap<Endpoint, H1Pool>();
   #sweeper: NodeJS.Timeout | undefined;
   readonly #sessions = new Map<string, Promise<ClientHttp2Session>>();
   #closed = false;
@@ -43,9 +44,15 @@ export class UpstreamClients {
 
   /** The lean keep-alive HTTP/1.1 connection pool to an endpoint (the HTTP/1.1 engine's upstream). */
   pool(ep: Endpoint): H1Pool {
+    // Endpoint objects are reused until discovery changes: remember their pool without building the key.
+    const known = this.#byEndpoint.get(ep);
+    if (known !== undefined && !known.closed) return known;
     const key = keyOf(ep);
     let pool = this.#pools.get(key);
-    if (pool !== undefined) return pool;
+    if (pool !== undefined) {
+      this.#byEndpoint.set(ep, pool);
+      return pool;
+    }
     pool = new H1Pool(ep, {
       connector: this.#o.connector,
       maxConnections: this.#o.maxSocketsPerEndpoint ?? 256,
@@ -53,6 +60,7 @@ export class UpstreamClients {
     });
     this.#evict(this.#pools, (p) => p.close());
     this.#pools.set(key, pool);
+    this.#byEndpoint.set(ep, pool);
     if (this.#sweeper === undefined && !this.#closed) {
       const idleMs = this.#o.idleTimeoutMs ?? 60_000;
       this.#sweeper = setInterval(
