@@ -129,9 +129,8 @@ export class Http1Forward implements UpstreamExchange {
   onResponseHead(status: number, reason: string, headers: IncomingHttpHeaders): void {
     const { res } = this.#rec;
     if (res.destroyed) return;
-    // Headers and the first body bytes leave in one write: corked until this read is processed.
-    const socket = this.#socket;
-    if (socket !== null && socket.writableCorked === 0) socket.cork();
+    // Not corked: a small body is held back (#pending) and leaves with the headers as one string write;
+    // a larger first chunk is corked with the headers by Node itself.
     const out = downstreamResponseHeaders(headers, false);
     if (reason.length > 0) res.writeHead(status, reason, out);
     else res.writeHead(status, out);
