@@ -7,6 +7,7 @@
  * invalid header names or values, obs-fold, oversized heads) is an error: the connection is not reused.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { WaypointError, WaypointErrorCode } from './errors.js';
 
 /** Receives what the parser finds; one sink per connection (no per-message callbacks). */
 export interface ResponseSink {
@@ -35,7 +36,12 @@ const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9][0-9]{2})(?: ([^\r\n]*))?$/;
 const MAX_CHUNK_LINE = 4096;
 
-export class ResponseParseError extends Error {}
+/** A malformed or ambiguous upstream response (the client gets 503 UC; the connection is dropped). */
+export class ResponseParseError extends WaypointError {
+  constructor(message: string) {
+    super(WaypointErrorCode.Upstream, `upstream sent a bad HTTP/1.1 response: ${message}`);
+  }
+}
 
 export class ResponseParser {
   readonly #sink: ResponseSink;
