@@ -105,4 +105,35 @@ describe('Discovery', () => {
     expect(Number(/_sum ([0-9.e+-]+)/.exec(metric)?.[1])).toBeGreaterThanOrEqual(120);
     await d.close();
   });
+
+  it('analyzes once pushes are quiet, not on every push', async () => {
+    const bad = toKubeObject(
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bad', namespace: 'a' }, status: { podIP: 'nope' } },
+      undefined,
+    ).object;
+    if (bad === undefined) throw new Error('bad test object');
+    const quietSource = new ManualSource();
+    const deferred = new Discovery({
+      sources: [quietSource],
+      analysisQuietMs: 60_000,
+      analysisMaxDelayMs: 60_000,
+    });
+    await deferred.start();
+    quietSource.objects = [bad];
+    deferred.flush();
+    deferred.flush();
+    expect(deferred.version).toBe(3);
+    // Pushed, but not analyzed yet: the problem is not reported.
+    expect(deferred.problems).toEqual([]);
+    await deferred.close();
+
+    const source = new ManualSource();
+    const d = new Discovery({ sources: [source], analysisQuietMs: 20 });
+    await d.start();
+    source.objects = [bad];
+    d.flush();
+    await waitFor(() => d.problems.length > 0, { what: 'the analysis after the quiet period' });
+    expect(d.problems.map((p) => p.code)).toContain('WEFT_CONFIG_INVALID_OBJECT');
+    await d.close();
+  });
 });

@@ -28,6 +28,12 @@ export interface DiscoveryOptions {
   registry?: Registry;
   debounceMs?: number;
   maxDelayMs?: number;
+  /**
+   * The analyzers (reports only, never on the push path) run once pushes have been quiet this long (default
+   * 250 ms), and at least every `analysisMaxDelayMs` (default 5 s) during a continuous stream of pushes.
+   */
+  analysisQuietMs?: number;
+  analysisMaxDelayMs?: number;
   /** Servers to publish to (pilot has one; tests and benchmarks may pass their own). */
   servers?: readonly XdsServer[];
 }
@@ -44,6 +50,9 @@ export class Discovery {
   /** SPIFFE IDs by node, built on the first question after each state change. */
   #identitiesByNode: Map<string, Set<string>> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #analysisTimer: NodeJS.Timeout | undefined;
+  /** When the oldest push not analyzed yet went out. */
+  #unanalyzedSince: number | undefined;
   #firstChangeAt: number | undefined;
   #lastChangeAt: number | undefined;
   #synced = false;
@@ -132,6 +141,7 @@ export class Discovery {
 
   async close(): Promise<void> {
     clearTimeout(this.#timer);
+    clearTimeout(this.#analysisTimer);
     await Promise.all(this.#options.sources.map((s) => s.close()));
   }
 
@@ -192,22 +202,39 @@ export class Discovery {
       for (const l of this.#pushListeners) l(this.#version);
       // Analyzers only report: run them once the pushes have gone out to every client (the servers send one
       // client per event-loop turn; analysis in between would hold the rest back), for the latest state only.
-      void Promise.all(this.#servers.map((server) => server.whenSent())).then(() => {
-        if (this.#compiled !== compiled) return;
-        try {
-          const problems = analyzeConfig(compiled, this.#options.translate ?? {});
-          this.#logProblems(problems);
-          this.#problems = problems;
-        } catch (err) {
-          this.#logger.error({ err: errorMessage(err) }, 'config analysis failed');
-        }
-      });
+      void Promise.all(this.#servers.map((server) => server.whenSent())).then(() => this.#scheduleAnalysis());
     } catch (err) {
       // Never stop serving the last good state because one recompute failed.
       this.#logger.error(
         { err: errorMessage(err) },
         'discovery recompute failed; keeping the previous state',
       );
+    }
+  }
+
+  /** Analyzes the latest state once pushes are quiet (a burst of edits is analyzed once, not per push). */
+  #scheduleAnalysis(): void {
+    const now = performance.now();
+    this.#unanalyzedSince ??= now;
+    const quiet = this.#options.analysisQuietMs ?? 250;
+    const max = this.#options.analysisMaxDelayMs ?? 5000;
+    clearTimeout(this.#analysisTimer);
+    const due = Math.min(now + quiet, this.#unanalyzedSince + max);
+    this.#analysisTimer = setTimeout(() => this.#analyze(), Math.max(0, due - now));
+    this.#analysisTimer.unref();
+  }
+
+  #analyze(): void {
+    this.#analysisTimer = undefined;
+    this.#unanalyzedSince = undefined;
+    const compiled = this.#compiled;
+    if (compiled === undefined) return;
+    try {
+      const problems = analyzeConfig(compiled, this.#options.translate ?? {});
+      this.#logProblems(problems);
+      this.#problems = problems;
+    } catch (err) {
+      this.#logger.error({ err: errorMessage(err) }, 'config analysis failed');
     }
   }
 
