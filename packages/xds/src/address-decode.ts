@@ -98,7 +98,8 @@ function readServicesEntry(reader: BinaryReader, length: number, into: Record<st
     }
   }
   // The generated path stores entries on a plain object and copies its own entries: `__proto__` never shows.
-  if (ports !== undefined && key !== '__proto__') into[key] = ports;
+  // slice: an exactly sized copy (a pushed-to array keeps spare capacity, and the model keeps this one).
+  if (ports !== undefined && key !== '__proto__') into[key] = ports.slice();
 }
 
 function readWorkload(reader: BinaryReader, length: number): RawWorkload {
@@ -248,8 +249,8 @@ export function workloadFromRaw(
 ): Workload {
   if (m.uid === '') throw new XdsDecodeError('workload without uid');
   const netnsExt = m.extensions.find((e) => e.name === NETNS_EXTENSION);
-  const addresses: string[] = [];
-  for (const a of m.addresses) addresses.push(bytesToIp(a));
+  // map, not push: the model's arrays are kept by every client, and map sizes them exactly.
+  const addresses = m.addresses.map((a) => bytesToIp(a));
   const w: Workload = {
     uid: m.uid,
     name: m.name,
