@@ -3,6 +3,7 @@
  * same links without a mesh and a stunnel mTLS pair on the same path, measured in the same run.
  *
  *   node --import tsx bench/l4-path/run.ts [--quick] [--only throughput,load,idle] [--prof <dir>]
+ *     [--node-flags "<agent node flags>"]
  *
  * Topology (testkit): node1 and node2 are router namespaces joined by a link; pods hang off each node.
  * - mesh: client (node1) → captured → weft-node(node1) 15001 → HBONE mTLS → weft-node(node2) 15008 → server
@@ -38,6 +39,11 @@ const ONLY = argValue('--only')?.split(',');
 const phase = (name: 'throughput' | 'load' | 'idle') => ONLY === undefined || ONLY.includes(name);
 /** `--prof <dir>`: the agents run with --cpu-prof (one .cpuprofile per thread, written at exit) into <dir>. */
 const PROF = argValue('--prof');
+/** `--node-flags "<flags>"`: extra node/V8 flags for the agents (experiments, e.g. GC settings). */
+const NODE_FLAGS =
+  argValue('--node-flags')
+    ?.split(' ')
+    .filter((f) => f !== '') ?? [];
 
 function argValue(flag: string): string | undefined {
   const i = process.argv.indexOf(flag);
@@ -158,6 +164,7 @@ async function main(): Promise<void> {
       await mesh.startAgent(node, { LOG_LEVEL: 'warn', WORKER_THREADS: WORKERS_ENV }, [
         '--expose-gc',
         ...prof,
+        ...NODE_FLAGS,
       ]);
       await mesh.enroll(node);
     }
