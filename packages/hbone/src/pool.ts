@@ -94,6 +94,8 @@ interface PooledConnection {
   usable: boolean;
   idleTimer: NodeJS.Timeout | undefined;
   error: Error | undefined;
+  /** Every stream's 'close' listener on this connection (one function per connection, not per stream). */
+  onStreamClose: () => void;
 }
 
 interface Pending {
@@ -222,6 +224,7 @@ class Pool implements HbonePool {
         usable: !this.#closed,
         idleTimer: undefined,
         error: undefined,
+        onStreamClose: () => this.#release(c),
       };
       this.#handshakes++;
       this.#adopt(c);
@@ -303,7 +306,7 @@ class Pool implements HbonePool {
       );
     }
     c.streams++;
-    stream.once('close', () => this.#release(c));
+    stream.on('close', c.onStreamClose);
     return awaitConnectResponse(stream, request, this.#o.responseTimeoutMs ?? 15_000).then((response) => ({
       stream,
       ...response,

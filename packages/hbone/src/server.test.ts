@@ -94,6 +94,9 @@ describe('HBONE server + pooled client', () => {
         expect((await readAll(t.stream)).toString()).toBe(`hello ${i}`);
       }),
     );
+    // Every closed stream is released on both ends (one shared 'close' listener per connection).
+    await expect.poll(() => pool.stats().activeStreams).toBe(0);
+    await expect.poll(() => server.snapshot().reduce((n, c) => n + c.activeStreams, 0)).toBe(0);
     // Different expected identities → different pool key → a new connection that also shares one handshake.
     const fresh = await Promise.all(
       Array.from({ length: 5 }, () =>

@@ -50,6 +50,8 @@ export interface ServerConnection {
   earlyResetWindowStart: number;
   reported: boolean;
   failed: boolean;
+  /** Every stream's 'close' listener on this connection (one function per connection, not per stream). */
+  readonly onStreamClose: () => void;
 }
 
 /** Error listener for streams we close ourselves (an unlistened 'error' would crash the process). */
@@ -111,9 +113,7 @@ export class HboneServerImpl implements HboneServer {
       }
       conn.streams++;
       conn.activeStreams++;
-      stream.once('close', () => {
-        conn.activeStreams--;
-      });
+      stream.on('close', conn.onStreamClose);
       handleConnectStream(this, conn, stream, headers);
     });
   }
@@ -161,6 +161,9 @@ export class HboneServerImpl implements HboneServer {
       earlyResetWindowStart: 0,
       reported: false,
       failed: false,
+      onStreamClose: () => {
+        conn.activeStreams--;
+      },
     };
     this.#connections.add(conn);
     raw.once('close', () => this.#onRawClose(conn));

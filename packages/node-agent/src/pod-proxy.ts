@@ -33,6 +33,8 @@ export class PodProxy {
   #plaintext: Server | undefined;
   #pool: HbonePool | undefined;
   readonly #clients = new Set<Socket>();
+  /** One 'close' listener for every tracked socket (`this` is the socket): no closure per connection. */
+  readonly #forget: (this: Socket) => void;
   #closed = false;
 
   constructor(pod: PodInfo, deps: PodProxyDeps) {
@@ -40,6 +42,10 @@ export class PodProxy {
     this.#deps = deps;
     this.identity = `spiffe://${deps.trustDomain}/ns/${pod.namespace}/sa/${pod.serviceAccount}`;
     this.#log = deps.log.child({ pod: `${pod.namespace}/${pod.name}` });
+    const clients = this.#clients;
+    this.#forget = function forget(this: Socket) {
+      clients.delete(this);
+    };
   }
 
   get netns(): Netns | undefined {
@@ -135,7 +141,7 @@ export class PodProxy {
 
   #track(socket: Socket): void {
     this.#clients.add(socket);
-    socket.once('close', () => this.#clients.delete(socket));
+    socket.on('close', this.#forget);
   }
 
   stats(): { clients: number; hboneConnections: number } {
