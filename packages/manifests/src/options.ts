@@ -22,7 +22,7 @@ export interface InstallOptions {
   pilot: { replicas: number; resources: Resources };
   node: {
     resources: Resources;
-    /** 0: one per core. */
+    /** 0: weft-node's default (one data thread per 4 cores, at least one). */
     workerThreads: number;
     /** The node's CNI directories (GKE: /home/kubernetes/bin). */
     cniBinDir: string;
@@ -136,7 +136,9 @@ export function validateOptions(o: InstallOptions): void {
   if (!Number.isInteger(o.pilot.replicas) || o.pilot.replicas < 1)
     throw bad('pilot.replicas must be a positive integer');
   if (!Number.isInteger(o.node.workerThreads) || o.node.workerThreads < 0)
-    throw bad('node.workerThreads must be 0 (one per core) or a positive integer');
+    throw bad(
+      "node.workerThreads must be 0 (weft-node's default: one data thread per 4 cores, at least one) or a positive integer",
+    );
   for (const dir of [o.node.cniBinDir, o.node.cniConfDir])
     if (!dir.startsWith('/')) throw bad(`CNI directories must be absolute paths (got "${dir}")`);
 }
