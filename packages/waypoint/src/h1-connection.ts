@@ -169,6 +169,9 @@ export class H1Connection implements ResponseSink {
 
   #done(): void {
     this.#ex = undefined;
+    // The exchange may have paused reading (backpressure) just before the response's last bytes: a pooled
+    // connection must be reading again, or the next response on it is never seen.
+    if (this.stream.isPaused()) this.stream.resume();
     if (this.#keepAlive && this.usable) {
       this.idleSince = Date.now();
       this.#owner.release(this);

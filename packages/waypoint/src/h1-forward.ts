@@ -226,6 +226,9 @@ export class Http1Forward implements UpstreamExchange {
   }
 
   #finish(): void {
+    // Answered before the request body was all sent (or given up): drop the rest of the body so that the
+    // downstream connection can go on to its next request, even if we had paused it for backpressure.
+    if (this.#reading && !this.#rec.req.readableEnded) this.#rec.req.resume();
     this.#finished = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;

@@ -13,6 +13,8 @@ class Collect implements UpstreamExchange {
   body = '';
   error: Error | undefined;
   stale = false;
+  /** Answer every body chunk with "stop reading" (a slow client). */
+  pushBack = false;
   readonly done: Promise<void>;
   #resolve!: () => void;
   constructor() {
@@ -25,7 +27,7 @@ class Collect implements UpstreamExchange {
   }
   onResponseData(chunk: Buffer): boolean {
     this.body += chunk.toString();
-    return true;
+    return !this.pushBack;
   }
   onResponseEnd(): void {
     this.#resolve();
@@ -67,10 +69,11 @@ async function upstream(
   };
 }
 
-async function get(pool: H1Pool): Promise<Collect> {
+async function get(pool: H1Pool, pushBack = false): Promise<Collect> {
   const got = pool.acquire();
   const conn: H1Connection = got instanceof Promise ? await got : got;
   const c = new Collect();
+  c.pushBack = pushBack;
   conn.send(c, 'GET / HTTP/1.1\r\nhost: x\r\n\r\n', false, false);
   await c.done;
   return c;
@@ -93,6 +96,18 @@ describe('H1Pool', () => {
     expect(done.map((c) => c.body)).toEqual(['ok', 'ok', 'ok']);
     expect(sockets.length).toBe(2);
     expect(pool.idle).toBe(2);
+    pool.close();
+  });
+
+  it('a connection paused for backpressure as its response ended goes back to the pool reading again', async () => {
+    const { ep, sockets } = await upstream();
+    const pool = new H1Pool(ep, { connector: tcpConnector(), maxConnections: 1, maxHeadBytes: 4096 });
+    // The whole response arrives in one read while the exchange asks to stop reading.
+    expect((await get(pool, true)).body).toBe('ok');
+    expect((await get(pool)).body).toBe('ok');
+    expect((await get(pool, true)).body).toBe('ok');
+    expect((await get(pool)).body).toBe('ok');
+    expect(sockets.length).toBe(1);
     pool.close();
   });
 

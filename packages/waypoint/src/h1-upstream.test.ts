@@ -254,6 +254,24 @@ describe('lean HTTP/1.1 upstream client', () => {
     expect((await send(port, 'GET', '/close', { agent })).body.toString()).toBe('until the end');
   });
 
+  it('an early answer while the upload is held back still lets the connection serve its next request', async () => {
+    const up = await rawUpstream((s, head) => {
+      if (head.startsWith('PUT')) {
+        // Stop reading the body (the waypoint's writes back up), answer at once, then close.
+        s.pause();
+        s.end('HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      } else s.write(OK);
+    });
+    cleanup.push(() => up.server.close());
+    const { port } = await through(up.port);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanup.push(() => agent.destroy());
+    const big = await send(port, 'PUT', '/upload', { body: randomBytes(8 * 1024 * 1024), agent });
+    expect(big.status).toBe(413);
+    const next = await send(port, 'GET', '/after', { agent });
+    expect(next.status).toBe(200);
+  });
+
   it('decodes a chunked response and forwards a chunked request body, 4 MiB each way, with backpressure', async () => {
     const payload = randomBytes(4 * 1024 * 1024);
     const digest = createHash('sha256').update(payload).digest('hex');
