@@ -57,6 +57,32 @@ const FLAGS: Record<string, string> = {
   '--uninstall-on-exit': 'UNINSTALL_ON_EXIT',
 };
 
+export const USAGE = `weft-node: the per-node agent (in-pod capture, HBONE mutual TLS, L4 authorization)
+
+Every setting is an environment variable (ztunnel/istiod names); a flag overrides it.
+  --xds-address H:P        XDS_ADDRESS           pilot's xDS                       [127.0.0.1:15010]
+  --ca-address H:P         CA_ADDRESS            pilot's CA                        [127.0.0.1:15012]
+  --ca-root-cert FILE      CA_ROOT_CERT          pilot's root (PEM) for 15012
+  --xds-tls true|false     XDS_TLS               xDS over TLS      [with a root, unless the port is 15010]
+  --trust-domain TD        TRUST_DOMAIN                                            [cluster.local]
+  --node-name NAME         NODE_NAME                                               [hostname]
+  --cluster-id ID          CLUSTER_ID                                              [Kubernetes]
+  --token-file FILE        BOOTSTRAP_TOKEN_FILE  bearer token for the CA and xDS (embedded mode)
+  --socket PATH            LIFECYCLE_SOCKET      pod add/del from weft-cni         [/var/run/weft/node.sock]
+  --state-file PATH        STATE_FILE            enrolled pods, for restarts       [next to the socket]
+  --admin-port N / --metrics-port N / --readiness-port N                  [15000 / 15020 / 15021]
+  --workers N              WORKER_THREADS        data-plane threads; 0 = main thread [1 per 4 cores, ≥ 1]
+  --log-level L            LOG_LEVEL                                               [info]
+  --secret-ttl D           SECRET_TTL            workload certificate lifetime     [24h]
+  --drain-seconds D        DRAIN_SECONDS         drain on SIGTERM                  [5]
+  --uninstall-on-exit      UNINSTALL_ON_EXIT     remove every pod's capture rules on exit
+`;
+
+/** `--help` / `-h` anywhere on the command line. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
 function bad(message: string): NodeAgentError {
   return new NodeAgentError(NodeErrorCode.Config, message);
 }

@@ -6,7 +6,7 @@ import { errorMessage } from '@weft/telemetry/errors';
 import { XdsClient } from '@weft/xds';
 import { NodeAgent, READY_PODS } from './agent.js';
 import { caIdentityProvider } from './certificates.js';
-import { loadConfig } from './config.js';
+import { loadConfig, USAGE, wantsHelp } from './config.js';
 import { LifecycleServer } from './lifecycle-server.js';
 import { AggregatingRegistry } from './workers.js';
 
@@ -14,11 +14,15 @@ const READY_XDS = 'xds synced';
 
 /** Entry point of weft-node: parses argv/env into a typed config and runs until signalled. */
 export async function main(argv: readonly string[]): Promise<void> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(USAGE);
+    return;
+  }
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(argv, process.env);
   } catch (err) {
-    process.stderr.write(`weft-node: ${errorMessage(err)}\n`);
+    process.stderr.write(`weft-node: ${errorMessage(err)}\n(weft-node --help lists the settings)\n`);
     process.exitCode = 2;
     return;
   }
