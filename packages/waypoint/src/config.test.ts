@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, waypointIdentity } from './config.js';
+import { FLAG_NAMES, parseConfig, USAGE, wantsHelp, waypointIdentity } from './config.js';
 
 describe('parseConfig', () => {
   it('has working defaults with file-mounted certificates', () => {
@@ -35,5 +35,12 @@ describe('parseConfig', () => {
     [{ CERT_DIR: '/x', LOG_LEVEL: 'loud' }, [], /LOG_LEVEL/],
   ] as const)('rejects bad input %#', (env, argv, message) => {
     expect(() => parseConfig(env, argv)).toThrow(message);
+  });
+});
+
+describe('weft-waypoint --help', () => {
+  it('names every flag the parser accepts', () => {
+    expect(wantsHelp(['--mode', 'ingress', '--help'])).toBe(true);
+    for (const flag of FLAG_NAMES) expect(USAGE, flag).toContain(`--${flag}`);
   });
 });

@@ -94,6 +94,46 @@ const FLAGS: Record<string, string> = {
   ...GATEWAY_FLAGS,
 };
 
+export const USAGE = `weft-waypoint: the L7 proxy (waypoint), and the ingress / egress gateway (--mode)
+
+Every setting is an environment variable; a flag (--name value or --name=value) overrides it.
+  --xds-address H:P          XDS_ADDRESS              pilot's xDS                     [localhost:15010]
+  --xds-tls true|false       XDS_TLS                  [with CA_ROOT_CERT, unless the port is 15010]
+  --ca-address H:P           CA_ADDRESS               pilot's CA                      [xDS host:15012]
+  --ca-root-cert FILE        CA_ROOT_CERT             pilot's root (PEM); or CERT_DIR
+  --cert-dir DIR             CERT_DIR                 file-mounted tls.crt/tls.key/ca.crt instead of the CA
+  --token-file FILE          BOOTSTRAP_TOKEN_FILE     bearer token for the CA and xDS (embedded mode)
+  --trust-domain TD          TRUST_DOMAIN                                             [cluster.local]
+  --name NAME                WAYPOINT_NAME            the Gateway this proxy serves   [waypoint]
+  --namespace NS             POD_NAMESPACE                                            [default]
+  --service-account SA       SERVICE_ACCOUNT          identity ns/<NS>/sa/<SA>        [the name]
+  --pod-name / --pod-ip / --node-name / --cluster-id / --root-namespace
+                             POD_NAME POD_IP NODE_NAME CLUSTER_ID ROOT_NAMESPACE
+  --hbone-port N             HBONE_PORT                                               [15008]
+  --listen-host ADDR         LISTEN_HOST                                              [0.0.0.0]
+  --admin-port N / --metrics-port N / --readiness-port N                  [15000 / 15020 / 15021]
+  --log-level L              LOG_LEVEL                                                [info]
+  --access-log true|false    ACCESS_LOG               one line per request            [true]
+  --jwks-ca-cert FILE        JWKS_CA_CERT             roots for fetching jwksUri over HTTPS
+  --request-timeout MS       REQUEST_TIMEOUT          upstream timeout, 0 = none       [0]
+Gateway mode:
+  --mode M                   GATEWAY_MODE             waypoint | ingress | egress     [waypoint]
+  --gateway-ports P:Q,...    GATEWAY_PORTS            Gateway port → listening port
+  --credentials-dir DIR      GATEWAY_CREDENTIALS_DIR  credentialName → DIR/<name>/{tls.crt,tls.key,ca.crt}
+  --gateway-config-dir DIR   GATEWAY_CONFIG_DIR       Gateway/VirtualService YAML without pilot
+  --outbound-traffic-policy  OUTBOUND_TRAFFIC_POLICY  ALLOW_ANY | REGISTRY_ONLY (egress) [ALLOW_ANY]
+  --gateway-labels k=v,...   GATEWAY_LABELS           labels Gateway selectors match
+  --gateway-alpn LIST        GATEWAY_ALPN             h2 and/or http/1.1              [http/1.1]
+`;
+
+/** `--help` / `-h` anywhere on the command line. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
+/** Every flag the parser accepts, without the dashes (for tests and the help text). */
+export const FLAG_NAMES: readonly string[] = Object.keys(FLAGS);
+
 function port(name: string, v: string | undefined, fallback: number): number {
   if (v === undefined || v === '') return fallback;
   const n = Number(v);

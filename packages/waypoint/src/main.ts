@@ -1,16 +1,22 @@
 import { createLogger, type LogLevel } from '@weft/telemetry';
 import { errorCode, errorMessage } from '@weft/telemetry/errors';
-import { parseConfig } from './config.js';
+import { parseConfig, USAGE, wantsHelp } from './config.js';
 import { runGateway } from './gateway/run-gateway.js';
 import { runWaypoint } from './run.js';
 
 /** Entry point of weft-waypoint: env/argv → typed config, then serve until SIGTERM/SIGINT. */
 export async function main(argv: readonly string[]): Promise<void> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(USAGE);
+    return;
+  }
   let config: ReturnType<typeof parseConfig>;
   try {
     config = parseConfig(process.env, argv);
   } catch (err) {
-    process.stderr.write(`weft-waypoint: ${errorCode(err)}: ${errorMessage(err)}\n`);
+    process.stderr.write(
+      `weft-waypoint: ${errorCode(err)}: ${errorMessage(err)}\n(weft-waypoint --help lists the settings)\n`,
+    );
     process.exitCode = 2;
     return;
   }
