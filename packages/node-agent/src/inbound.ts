@@ -184,13 +184,7 @@ function refusePlaintext(
   reason: string,
   flags: string,
 ): void {
-  ctx.deps.recorder.failed(info, {
-    bytesSent: 0,
-    bytesRecv: 0,
-    durationMs: performance.now() - started,
-    error: reason,
-    responseFlags: flags,
-  });
+  refused(ctx, info, started, 503, reason, flags);
   abortStream(client);
 }
 

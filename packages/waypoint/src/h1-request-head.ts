@@ -6,23 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { HeaderEdits } from './headers.js';
+import { type HeaderEdits, HOP_BY_HOP } from './headers.js';
 
 /** How a request body is framed upstream: none, Content-Length passed through, or chunked. */
 export type BodyKind = 'none' | 'length' | 'chunked';
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'upgrade',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'trailer',
-  'http2-settings',
-]);
 // Methods whose bodiless requests Node's client sent with `content-length: 0` (upstreams may expect it).
 const BODY_EXPECTED = new Set(['POST', 'PUT', 'PATCH']);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
