@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Clock } from '@weft/certs';
 import type { AdminHandler, Logger, Registry } from '@weft/telemetry';
 import { caAdminRoutes } from './admin.js';
@@ -87,11 +88,15 @@ export async function startCa(options: StartCaOptions): Promise<RunningCa> {
     options.pluginDir !== undefined && (await holdsPluginCa(options.pluginDir))
       ? options.pluginDir
       : undefined;
-  if (options.pluginDir !== undefined && pluginDir === undefined)
-    options.logger?.info(
-      { dir: options.pluginDir },
-      'no plug-in CA files (cacerts) there: signing with the self-signed root',
-    );
+  if (options.pluginDir !== undefined && pluginDir === undefined) {
+    // An optional, absent cacerts Secret mounts as an empty directory; a missing directory is more likely a typo.
+    const at = { dir: options.pluginDir };
+    if (existsSync(options.pluginDir))
+      options.logger?.info(at, 'no plug-in CA files (cacerts) there: signing with the self-signed root');
+    else
+      options.logger?.warn(at, 'the plug-in CA directory does not exist: signing with the self-signed root');
+  }
+
   if (pluginDir !== undefined) {
     authority = CertificateAuthority.fromPlugin(await loadPluginCa(pluginDir), caOptions);
     pluginWatch = watchPluginCa(pluginDir, authority, {
