@@ -54,6 +54,7 @@ export {
   workloadUid,
 } from './model.js';
 export {
+  collectKubeObject,
   describeObject,
   type KubeObject,
   MAX_FILE_BYTES,

@@ -144,10 +144,10 @@ function parseDocument(
   }
   if (value === null || value === undefined) return; // empty document
   if (isRecord(value) && value.kind === 'List' && Array.isArray(value.items)) {
-    for (const item of value.items) push(toKubeObject(item, location), objects, problems);
+    for (const item of value.items) collectKubeObject(toKubeObject(item, location), objects, problems);
     return;
   }
-  push(toKubeObject(value, location), objects, problems);
+  collectKubeObject(toKubeObject(value, location), objects, problems);
 }
 
 /** The `yaml` package's message and position for a document js-yaml refused. */
@@ -170,7 +170,8 @@ function yamlError(body: string, file: string, chunkStart: number, jsErr: unknow
   };
 }
 
-function push(
+/** Files a toKubeObject result: the object with the objects, the problem (if any) with the problems. */
+export function collectKubeObject(
   r: { object?: KubeObject; problem?: ConfigProblem },
   objects: KubeObject[],
   problems: ConfigProblem[],

@@ -3,7 +3,14 @@
  * reads (Secrets excepted: the analyzers never need them), converted like pilot converts what it watches.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { type ConfigProblem, KUBE_RESOURCES, type KubeObject, kubeList, toKubeObject } from '@weft/config';
+import {
+  type ConfigProblem,
+  collectKubeObject,
+  KUBE_RESOURCES,
+  type KubeObject,
+  kubeList,
+  toKubeObject,
+} from '@weft/config';
 
 export interface ClusterConfig {
   objects: KubeObject[];
@@ -36,11 +43,7 @@ export async function readCluster(kubeconfigPath: string, context?: string): Pro
     }),
   );
   for (const items of lists) {
-    for (const item of items) {
-      const r = toKubeObject(item, undefined);
-      if (r.object !== undefined) out.objects.push(r.object);
-      if (r.problem !== undefined) out.problems.push(r.problem);
-    }
+    for (const item of items) collectKubeObject(toKubeObject(item, undefined), out.objects, out.problems);
   }
   return out;
 }

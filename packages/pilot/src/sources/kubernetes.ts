@@ -3,7 +3,13 @@
  * server sent them and converted to config objects on snapshot.
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { type ConfigProblem, KUBE_RESOURCES, type KubeObject, toKubeObject } from '@weft/config';
+import {
+  type ConfigProblem,
+  collectKubeObject,
+  KUBE_RESOURCES,
+  type KubeObject,
+  toKubeObject,
+} from '@weft/config';
 import { type Logger, silentLogger } from '@weft/telemetry';
 import {
   type KubeItem,
@@ -96,9 +102,7 @@ export class KubernetesSource implements ConfigSource {
     const problems: ConfigProblem[] = [];
     for (const byKey of this.#objects.values()) {
       for (const item of byKey.values()) {
-        const r = converted(item);
-        if (r.object !== undefined) objects.push(r.object);
-        if (r.problem !== undefined) problems.push(r.problem);
+        collectKubeObject(converted(item), objects, problems);
       }
     }
     return { objects, problems };
