@@ -218,9 +218,13 @@ export class CertificateAuthority {
       { bundleChanged, issuerChanged, bundleVersion: this.#state.version, roots: next.roots.length },
       'plug-in CA files reloaded',
     );
+    this.#notify(bundleChanged, issuerChanged);
+    return { bundleChanged, issuerChanged };
+  }
+
+  #notify(bundleChanged: boolean, issuerChanged: boolean): void {
     if (bundleChanged) for (const l of this.#listeners) l('bundle');
     if (issuerChanged) for (const l of this.#listeners) l('issuer');
-    return { bundleChanged, issuerChanged };
   }
 
   /** Plug-in mode: remember why changed cacerts files could not be used (shown by `/ca/status`). */
@@ -399,8 +403,7 @@ export class CertificateAuthority {
         { stage, phase: phaseOf(next), bundleVersion: next.version, force: options.force === true },
         'root rotation stage done',
       );
-      if (bundleChanged) for (const l of this.#listeners) l('bundle');
-      if (issuerChanged) for (const l of this.#listeners) l('issuer');
+      this.#notify(bundleChanged, issuerChanged);
       return this.status();
     };
     const p = this.#queue.then(run, run);
