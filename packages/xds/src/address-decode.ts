@@ -6,6 +6,10 @@
  * the last of a repeated singular field or oneof wins, an end-group tag or tag 0 ends the message), rare
  * sub-messages go through their generated decoders, and conversion checks run in the same order after the
  * whole message is read. Services use the generated decoder. A test compares both paths on many inputs.
+ *
+ * Strings that repeat across workloads (namespace, node, service account, service keys…) and port lists
+ * are shared between workloads (intern.ts), and port lists, their entries and empty policy lists are frozen:
+ * the model is read-only for its users.
  */
 
 import { BinaryReader } from '@bufbuild/protobuf/wire';
@@ -15,41 +19,24 @@ import { UInt32Value } from './gen/google/protobuf/wrappers.js';
 import {
   ApplicationTunnel,
   Extension,
-  type Extension as ExtensionMsg,
   GatewayAddress as GatewayAddressMsg,
   Locality,
   Service as ServiceMsg,
 } from './gen/istio/workload/workload.js';
+import { readSharedString, SharedByBytes } from './intern.js';
 import { bytesToIp } from './ip.js';
 
 /** Stops where the generated decoders stop: an end-group tag or tag 0. */
 const stops = (tag: number) => (tag & 7) === 4 || tag === 0;
 
+const NETNS_EXTENSION = 'weft.dev/netns';
+/** An extension named netns without a config (no netns, as when there is no such extension). */
+const NO_NETNS = new Uint8Array(0);
+/** Most workloads name no policy: one shared empty list. */
+const NO_POLICIES: readonly string[] = Object.freeze([]);
+
 const APP_PROTOCOLS = ['UNKNOWN', 'HTTP11', 'HTTP2', 'GRPC', 'TCP', 'TLS'] as const;
 const WORKLOAD_TYPES = ['DEPLOYMENT', 'CRONJOB', 'POD', 'JOB'] as const;
-
-/** A decoded Workload message before the conversion checks (only what the model uses). */
-interface RawWorkload {
-  uid: string;
-  name: string;
-  namespace: string;
-  addresses: Uint8Array[];
-  network: string;
-  tunnelProtocol: number;
-  trustDomain: string;
-  serviceAccount: string;
-  waypoint: GatewayAddressMsg | undefined;
-  node: string;
-  canonicalName: string;
-  canonicalRevision: string;
-  workloadType: number;
-  workloadName: string;
-  services: Record<string, PortMapping[]>;
-  authorizationPolicies: string[];
-  status: number;
-  clusterId: string;
-  extensions: ExtensionMsg[];
-}
 
 function readPort(reader: BinaryReader, length: number): PortMapping {
   const end = reader.pos + length;
@@ -69,113 +56,154 @@ function readPort(reader: BinaryReader, length: number): PortMapping {
   return { servicePort, targetPort, appProtocol: APP_PROTOCOLS[appProtocol] ?? 'UNKNOWN' };
 }
 
-function readPortList(reader: BinaryReader, length: number): PortMapping[] {
+function readPortList(reader: BinaryReader, length: number): readonly PortMapping[] {
   const end = reader.pos + length;
   const ports: PortMapping[] = [];
   while (reader.pos < end) {
     const tag = reader.uint32();
-    if (tag === 10) ports.push(readPort(reader, reader.uint32()));
+    if (tag === 10) ports.push(Object.freeze(readPort(reader, reader.uint32())));
     else {
       if (stops(tag)) break;
       reader.skip(tag & 7);
     }
   }
+  // slice: an exactly sized copy (a pushed-to array keeps spare capacity, and the model keeps this one).
+  return Object.freeze(ports.slice());
+}
+
+/** Every endpoint of a service carries the same port list: one frozen copy for all of them. */
+const portLists = new SharedByBytes<readonly PortMapping[]>();
+
+function readSharedPortList(reader: BinaryReader, buf: Uint8Array): readonly PortMapping[] {
+  const length = reader.uint32();
+  const start = reader.pos;
+  const end = start + length;
+  if (end > reader.len) return readPortList(reader, length);
+  const ports = portLists.get(buf, start, end, () => readPortList(reader, length));
+  reader.pos = end;
   return ports;
 }
 
 /** One `services` map entry into `into` (a later value for a key replaces the earlier one). */
-function readServicesEntry(reader: BinaryReader, length: number, into: Record<string, PortMapping[]>): void {
+function readServicesEntry(
+  reader: BinaryReader,
+  buf: Uint8Array,
+  length: number,
+  into: Record<string, readonly PortMapping[]>,
+): void {
   const end = reader.pos + length;
   let key = '';
-  let ports: PortMapping[] | undefined;
+  let ports: readonly PortMapping[] | undefined;
   while (reader.pos < end) {
     const tag = reader.uint32();
-    if (tag === 10) key = reader.string();
-    else if (tag === 18) ports = readPortList(reader, reader.uint32());
+    if (tag === 10) key = readSharedString(reader, buf);
+    else if (tag === 18) ports = readSharedPortList(reader, buf);
     else {
       if (stops(tag)) break;
       reader.skip(tag & 7);
     }
   }
   // The generated path stores entries on a plain object and copies its own entries: `__proto__` never shows.
-  // slice: an exactly sized copy (a pushed-to array keeps spare capacity, and the model keeps this one).
-  if (ports !== undefined && key !== '__proto__') into[key] = ports.slice();
+  if (ports !== undefined && key !== '__proto__') into[key] = ports;
 }
 
-function readWorkload(reader: BinaryReader, length: number): RawWorkload {
+/** An address's text, or its byte length when that is neither 4 nor 16 (reported after the whole message). */
+function readIp(reader: BinaryReader, b: Uint8Array): string | number {
+  const length = reader.uint32();
+  const start = reader.pos;
+  reader.pos += length;
+  if (reader.pos > reader.len) throw new RangeError('premature EOF');
+  if (length === 4) return `${b[start]}.${b[start + 1]}.${b[start + 2]}.${b[start + 3]}`;
+  if (length === 16) return bytesToIp(b.subarray(start, start + 16));
+  return length;
+}
+
+/**
+ * A Workload message read straight into the model, or the conversion error it fails with: conversion errors
+ * are reported only once the whole Address is read, as the generated path did (a later oneof field wins, a
+ * later decode error comes first).
+ */
+function readWorkload(
+  reader: BinaryReader,
+  buf: Uint8Array,
+  length: number,
+  gatewayFromMsg: (g: GatewayAddressMsg) => GatewayAddress,
+): Workload | XdsDecodeError {
   const end = reader.pos + length;
-  const m: RawWorkload = {
-    uid: '',
-    name: '',
-    namespace: '',
-    addresses: [],
-    network: '',
-    tunnelProtocol: 0,
-    trustDomain: '',
-    serviceAccount: '',
-    waypoint: undefined,
-    node: '',
-    canonicalName: '',
-    canonicalRevision: '',
-    workloadType: 0,
-    workloadName: '',
-    services: {},
-    authorizationPolicies: [],
-    status: 0,
-    clusterId: '',
-    extensions: [],
-  };
+  let uid = '';
+  let name = '';
+  let namespace = '';
+  const addresses: string[] = [];
+  let badAddress = -1;
+  let network = '';
+  let tunnelProtocol = 0;
+  let trustDomain = '';
+  let serviceAccount = '';
+  let waypoint: GatewayAddressMsg | undefined;
+  let node = '';
+  let canonicalName = '';
+  let canonicalRevision = '';
+  let workloadType = 0;
+  let workloadName = '';
+  const services: Record<string, readonly PortMapping[]> = {};
+  const authorizationPolicies: string[] = [];
+  let status = 0;
+  let clusterId = '';
+  let netns: Uint8Array | undefined;
   while (reader.pos < end) {
     const tag = reader.uint32();
     // Tags are (field number << 3) | wire type, as in workload.proto: 162 = uid (20, bytes), 40 = tunnel (5, varint).
     switch (tag) {
       case 162:
-        m.uid = reader.string();
+        uid = reader.string();
         continue;
       case 10:
-        m.name = reader.string();
+        name = reader.string();
         continue;
       case 18:
-        m.namespace = reader.string();
+        namespace = readSharedString(reader, buf);
         continue;
-      case 26:
-        m.addresses.push(reader.bytes());
+      case 26: {
+        const ip = readIp(reader, buf);
+        if (typeof ip === 'string') addresses.push(ip);
+        else if (badAddress < 0) badAddress = ip;
         continue;
+      }
       case 170: // hostname: not in the model
         reader.string();
         continue;
       case 34:
-        m.network = reader.string();
+        network = readSharedString(reader, buf);
         continue;
       case 40:
-        m.tunnelProtocol = reader.int32();
+        tunnelProtocol = reader.int32();
         continue;
       case 50:
-        m.trustDomain = reader.string();
+        trustDomain = readSharedString(reader, buf);
         continue;
       case 58:
-        m.serviceAccount = reader.string();
+        serviceAccount = readSharedString(reader, buf);
         continue;
       case 66:
-        m.waypoint = GatewayAddressMsg.decode(reader, reader.uint32());
+        waypoint = GatewayAddressMsg.decode(reader, reader.uint32());
         continue;
       case 154: // network_gateway: read (and checked) as generated, not in the model
         GatewayAddressMsg.decode(reader, reader.uint32());
         continue;
       case 74:
-        m.node = reader.string();
+        node = readSharedString(reader, buf);
         continue;
       case 82:
-        m.canonicalName = reader.string();
+        canonicalName = readSharedString(reader, buf);
         continue;
       case 90:
-        m.canonicalRevision = reader.string();
+        canonicalRevision = readSharedString(reader, buf);
         continue;
       case 96:
-        m.workloadType = reader.int32();
+        workloadType = reader.int32();
         continue;
       case 106:
-        m.workloadName = reader.string();
+        workloadName = readSharedString(reader, buf);
         continue;
       case 112: // native_tunnel
         reader.bool();
@@ -184,16 +212,16 @@ function readWorkload(reader: BinaryReader, length: number): RawWorkload {
         ApplicationTunnel.decode(reader, reader.uint32());
         continue;
       case 178:
-        readServicesEntry(reader, reader.uint32(), m.services);
+        readServicesEntry(reader, buf, reader.uint32(), services);
         continue;
       case 130:
-        m.authorizationPolicies.push(reader.string());
+        authorizationPolicies.push(readSharedString(reader, buf));
         continue;
       case 136:
-        m.status = reader.int32();
+        status = reader.int32();
         continue;
       case 146:
-        m.clusterId = reader.string();
+        clusterId = readSharedString(reader, buf);
         continue;
       case 194: // locality
         Locality.decode(reader, reader.uint32());
@@ -201,9 +229,12 @@ function readWorkload(reader: BinaryReader, length: number): RawWorkload {
       case 200: // network_mode
         reader.int32();
         continue;
-      case 210:
-        m.extensions.push(Extension.decode(reader, reader.uint32()));
+      case 210: {
+        // The first extension of this name counts, as workloadFromMsg's find() did.
+        const ext = Extension.decode(reader, reader.uint32());
+        if (ext.name === NETNS_EXTENSION && netns === undefined) netns = ext.config?.value ?? NO_NETNS;
         continue;
+      }
       case 218: // capacity
         UInt32Value.decode(reader, reader.uint32());
         continue;
@@ -211,21 +242,60 @@ function readWorkload(reader: BinaryReader, length: number): RawWorkload {
     if (stops(tag)) break;
     reader.skip(tag & 7);
   }
-  return m;
+  // The conversion checks of workloadFromMsg, in its order.
+  if (uid === '') return new XdsDecodeError('workload without uid');
+  if (badAddress >= 0) return new XdsDecodeError(`an address has ${badAddress} bytes; expected 4 or 16`);
+  const w: Workload = {
+    uid,
+    name,
+    namespace,
+    addresses: addresses.slice(),
+    network,
+    tunnelProtocol: tunnelProtocol === 1 ? 'HBONE' : 'NONE',
+    trustDomain: trustDomain === '' ? 'cluster.local' : trustDomain,
+    serviceAccount: serviceAccount === '' ? 'default' : serviceAccount,
+    node,
+    canonicalName,
+    canonicalRevision,
+    workloadType: WORKLOAD_TYPES[workloadType] ?? 'POD',
+    workloadName,
+    services,
+    authorizationPolicies: authorizationPolicies.length === 0 ? NO_POLICIES : authorizationPolicies,
+    status: status === 1 ? 'UNHEALTHY' : 'HEALTHY',
+    clusterId,
+  };
+  if (waypoint === undefined && (netns === undefined || netns === NO_NETNS)) return w;
+  try {
+    return {
+      ...w,
+      ...(waypoint === undefined ? {} : { waypoint: gatewayFromMsg(waypoint) }),
+      ...(netns === undefined || netns === NO_NETNS ? {} : { netns: readStringValue(netns) }),
+    };
+  } catch (err) {
+    if (err instanceof XdsDecodeError) return err;
+    throw err;
+  }
 }
 
 type RawAddress =
-  | { kind: 'workload'; workload: RawWorkload }
+  | { kind: 'workload'; workload: Workload | XdsDecodeError }
   | { kind: 'service'; service: ServiceMsg }
   | undefined;
 
-/** The Address message: the last of its oneof fields wins (each one is read in full). */
-export function readAddress(bytes: Uint8Array): RawAddress {
+/**
+ * The Address message: the last of its oneof fields wins (each one is read in full). A workload that fails
+ * conversion comes back as its error, for the caller to throw once the whole message decoded.
+ */
+export function readAddress(
+  bytes: Uint8Array,
+  gatewayFromMsg: (g: GatewayAddressMsg) => GatewayAddress,
+): RawAddress {
   const reader = new BinaryReader(bytes);
   let out: RawAddress;
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
-    if (tag === 10) out = { kind: 'workload', workload: readWorkload(reader, reader.uint32()) };
+    if (tag === 10)
+      out = { kind: 'workload', workload: readWorkload(reader, bytes, reader.uint32(), gatewayFromMsg) };
     else if (tag === 18) out = { kind: 'service', service: ServiceMsg.decode(reader, reader.uint32()) };
     else {
       if (stops(tag)) break;
@@ -235,45 +305,7 @@ export function readAddress(bytes: Uint8Array): RawAddress {
   return out;
 }
 
-const NETNS_EXTENSION = 'weft.dev/netns';
-
 function readStringValue(b: Uint8Array): string {
   if (b.length < 2 || b[0] !== 0x0a || b[1] !== b.length - 2) throw new XdsDecodeError('bad netns extension');
   return Buffer.from(b.subarray(2)).toString('utf8');
-}
-
-/** workloadFromMsg for a RawWorkload: the same checks, in the same order. */
-export function workloadFromRaw(
-  m: RawWorkload,
-  gatewayFromMsg: (g: GatewayAddressMsg) => GatewayAddress,
-): Workload {
-  if (m.uid === '') throw new XdsDecodeError('workload without uid');
-  const netnsExt = m.extensions.find((e) => e.name === NETNS_EXTENSION);
-  // map, not push: the model's arrays are kept by every client, and map sizes them exactly.
-  const addresses = m.addresses.map((a) => bytesToIp(a));
-  const w: Workload = {
-    uid: m.uid,
-    name: m.name,
-    namespace: m.namespace,
-    addresses,
-    network: m.network,
-    tunnelProtocol: m.tunnelProtocol === 1 ? 'HBONE' : 'NONE',
-    trustDomain: m.trustDomain === '' ? 'cluster.local' : m.trustDomain,
-    serviceAccount: m.serviceAccount === '' ? 'default' : m.serviceAccount,
-    node: m.node,
-    canonicalName: m.canonicalName,
-    canonicalRevision: m.canonicalRevision,
-    workloadType: WORKLOAD_TYPES[m.workloadType] ?? 'POD',
-    workloadName: m.workloadName,
-    services: m.services,
-    authorizationPolicies: m.authorizationPolicies,
-    status: m.status === 1 ? 'UNHEALTHY' : 'HEALTHY',
-    clusterId: m.clusterId,
-  };
-  if (m.waypoint === undefined && netnsExt?.config === undefined) return w;
-  return {
-    ...w,
-    ...(m.waypoint === undefined ? {} : { waypoint: gatewayFromMsg(m.waypoint) }),
-    ...(netnsExt?.config === undefined ? {} : { netns: readStringValue(netnsExt.config.value) }),
-  };
 }

@@ -14,7 +14,7 @@ import type {
   StringMatch,
   Workload,
 } from '@weft/config';
-import { readAddress, workloadFromRaw } from './address-decode.js';
+import { readAddress } from './address-decode.js';
 import { XdsDecodeError } from './errors.js';
 import {
   Action,
@@ -364,12 +364,14 @@ export type DecodedAddress =
 export function decodeAddress(bytes: Uint8Array): DecodedAddress {
   let raw: ReturnType<typeof readAddress>;
   try {
-    raw = readAddress(bytes);
+    raw = readAddress(bytes, gatewayFromMsg);
   } catch (err) {
     throw new XdsDecodeError('undecodable istio.workload.Address', err);
   }
-  if (raw?.kind === 'workload')
-    return { kind: 'workload', workload: workloadFromRaw(raw.workload, gatewayFromMsg) };
+  if (raw?.kind === 'workload') {
+    if (raw.workload instanceof XdsDecodeError) throw raw.workload;
+    return { kind: 'workload', workload: raw.workload };
+  }
   if (raw?.kind === 'service') return { kind: 'service', service: serviceFromMsg(raw.service) };
   throw new XdsDecodeError('istio.workload.Address with neither workload nor service');
 }
