@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseYaml } from './parse.js';
 import { parseFiles } from './pipeline.js';
@@ -78,6 +80,67 @@ describe('parseYaml', () => {
     expect(r.problems[0]).toMatchObject({
       code: 'WEFT_CONFIG_TOO_LARGE',
       location: { file: 'big.yaml', line: 1 },
+    });
+  });
+
+  describe('one pass over a clean file gives what the per-document path gives', () => {
+    // A bad last document sends the file through the per-document path: everything before it must be the same.
+    const BAD = '\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: [\n';
+    const root = join(import.meta.dirname, '..', '..', '..');
+    const cases: [string, string][] = [
+      [
+        'comments, blank lines, content on the separator, document end markers, a List',
+        [
+          '# leading comment',
+          '',
+          'apiVersion: v1',
+          'kind: Namespace',
+          'metadata: {name: prod}',
+          '--- # a comment after the marker',
+          '# only a comment here',
+          '---',
+          '--- {apiVersion: v1, kind: Pod, metadata: {name: flow, namespace: prod}}',
+          '---',
+          '  # indented comment',
+          'apiVersion: v1',
+          'kind: List',
+          'items:',
+          '- {apiVersion: v1, kind: ServiceAccount, metadata: {name: sa, namespace: prod}}',
+          '- {apiVersion: v1, kind: Pod, metadata: {name: b, namespace: prod}}',
+          '...',
+          '---',
+          'null',
+          '---',
+          '- not an object',
+          '---',
+          'apiVersion: v1',
+          'kind: Unknown',
+          'metadata: {name: u}',
+          '---',
+          'apiVersion: v1',
+          'kind: Pod',
+          'metadata:',
+          '  name: last',
+          '  annotations: {note: "---"}',
+        ].join('\n'),
+      ],
+      [
+        'CRLF line ends',
+        'apiVersion: v1\r\nkind: Namespace\r\nmetadata: {name: a}\r\n---\r\n\r\napiVersion: v1\r\nkind: Namespace\r\nmetadata: {name: b}\r\n',
+      ],
+      ...[
+        'deploy/examples/demo/config/03-pods.yaml',
+        'deploy/examples/demo/config/06-security.yaml',
+        'deploy/kubernetes/pilot.yaml',
+        'deploy/kubernetes/crds.yaml',
+      ].map((f): [string, string] => [f, readFileSync(join(root, f), 'utf8')]),
+    ];
+    it.each(cases)('%s', (_, text) => {
+      const whole = parseYaml(text, 'f.yaml');
+      const each = parseYaml(text + BAD, 'f.yaml');
+      expect(each.problems.at(-1)?.code).toBe('WEFT_CONFIG_BAD_YAML');
+      expect(whole.objects.length + whole.problems.length).toBeGreaterThan(0);
+      expect(whole).toEqual({ objects: each.objects, problems: each.problems.slice(0, -1) });
     });
   });
 });
