@@ -196,7 +196,8 @@ async function main(): Promise<void> {
       clients,
       (c) => {
         if (clientSyncedAt.has(c)) return true;
-        if (c.store.size(TYPE_ADDRESS) !== full || c.store.authorizations.size !== size.policies) return false;
+        if (c.store.size(TYPE_ADDRESS) !== full || c.store.authorizations.size !== size.policies)
+          return false;
         clientSyncedAt.set(c, Math.round(performance.now() - t0));
         return true;
       },
