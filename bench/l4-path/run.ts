@@ -261,27 +261,52 @@ async function main(): Promise<void> {
       await gc();
       const idleBefore = agents.map(procStats);
       const heapBefore = await heap();
-      const tunnels = await idleTunnels(mesh.pod('client').netnsPath, mesh.pod('server').ip, 8080, TUNNELS);
+      // Two halves, read after each: the second half's growth is the marginal cost of a tunnel, without
+      // the one-time growth the first burst causes (V8's young generation and pools reaching their working size).
+      const first = await idleTunnels(mesh.pod('client').netnsPath, mesh.pod('server').ip, 8080, TUNNELS / 2);
+      await gc();
+      const idleMid = agents.map(procStats);
+      const heapMid = await heap();
+      const second = await idleTunnels(
+        mesh.pod('client').netnsPath,
+        mesh.pod('server').ip,
+        8080,
+        TUNNELS / 2,
+      );
       await gc();
       const idleAfter = agents.map(procStats);
       const heapAfter = await heap();
-      const open = tunnels.sockets.length;
+      const openMid = first.sockets.length;
+      const open = openMid + second.sockets.length;
+      const per = (after: number | undefined, before: number | undefined, n: number) =>
+        Math.round(((after ?? 0) - (before ?? 0)) / Math.max(1, n));
       results.idleTunnels = {
         requested: TUNNELS,
         open,
-        failed: tunnels.failed,
+        failed: first.failed + second.failed,
         rssMB: { node1: mb(idleAfter[0]?.rss), node2: mb(idleAfter[1]?.rss) },
+        // RSS growth from no tunnels to all of them, over their number.
         bytesPerTunnel: {
-          node1: Math.round(((idleAfter[0]?.rss ?? 0) - (idleBefore[0]?.rss ?? 0)) / Math.max(1, open)),
-          node2: Math.round(((idleAfter[1]?.rss ?? 0) - (idleBefore[1]?.rss ?? 0)) / Math.max(1, open)),
+          node1: per(idleAfter[0]?.rss, idleBefore[0]?.rss, open),
+          node2: per(idleAfter[1]?.rss, idleBefore[1]?.rss, open),
+        },
+        // RSS growth of the second half only, over its number.
+        marginalBytesPerTunnel: {
+          node1: per(idleAfter[0]?.rss, idleMid[0]?.rss, open - openMid),
+          node2: per(idleAfter[1]?.rss, idleMid[1]?.rss, open - openMid),
         },
         // V8 heap used + external buffers over every agent thread, after a forced GC: the live part.
         heapBytesPerTunnel: {
-          node1: Math.round(((heapAfter[0] ?? 0) - (heapBefore[0] ?? 0)) / Math.max(1, open)),
-          node2: Math.round(((heapAfter[1] ?? 0) - (heapBefore[1] ?? 0)) / Math.max(1, open)),
+          node1: per(heapAfter[0], heapBefore[0], open),
+          node2: per(heapAfter[1], heapBefore[1], open),
+        },
+        marginalHeapBytesPerTunnel: {
+          node1: per(heapAfter[0], heapMid[0], open - openMid),
+          node2: per(heapAfter[1], heapMid[1], open - openMid),
         },
       };
-      tunnels.close();
+      first.close();
+      second.close();
     }
   } finally {
     await mesh.destroy();
@@ -293,7 +318,9 @@ async function main(): Promise<void> {
     | {
         open: number;
         bytesPerTunnel: { node1: number; node2: number };
+        marginalBytesPerTunnel: { node1: number; node2: number };
         heapBytesPerTunnel: { node1: number; node2: number };
+        marginalHeapBytesPerTunnel: { node1: number; node2: number };
       }
     | undefined;
   process.stdout.write(`${JSON.stringify({ quick, workerThreads: WORKERS, results }, null, 2)}\n`);
@@ -303,7 +330,9 @@ async function main(): Promise<void> {
       `8 conns mesh ${t.conns8?.mesh} MB/s (x${ratio(t.conns8?.mesh, t.conns8?.stunnel)} stunnel); ` +
       `1000 rps 1 KB added p50 ${l?.addedUs.p50} us p99 ${l?.addedUs.p99} us; agents ${c?.vcpu.total} vCPU; ` +
       `${i?.open} idle tunnels ${i?.bytesPerTunnel.node1}+${i?.bytesPerTunnel.node2} B/tunnel RSS, ` +
-      `${i?.heapBytesPerTunnel.node1}+${i?.heapBytesPerTunnel.node2} B/tunnel heap\n`,
+      `${i?.heapBytesPerTunnel.node1}+${i?.heapBytesPerTunnel.node2} B/tunnel heap ` +
+      `(second half: ${i?.marginalBytesPerTunnel.node1}+${i?.marginalBytesPerTunnel.node2} B RSS, ` +
+      `${i?.marginalHeapBytesPerTunnel.node1}+${i?.marginalHeapBytesPerTunnel.node2} B heap)\n`,
   );
 }
 
