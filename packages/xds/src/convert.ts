@@ -15,6 +15,7 @@ import type {
   Workload,
 } from '@weft/config';
 import { readAddress } from './address-decode.js';
+import { encodeWorkloadAddress } from './address-encode.js';
 import { XdsDecodeError } from './errors.js';
 import {
   Action,
@@ -340,10 +341,9 @@ export function configFromMsg(m: ConfigResource): ConfigObject {
   };
 }
 
-/** Encoders for the resource bodies (what goes inside google.protobuf.Any.value). */
+/** Encoders for the resource bodies (what goes inside google.protobuf.Any.value); workloads: address-encode.ts. */
 export const encodeAddress = {
-  workload: (w: Workload): Uint8Array =>
-    AddressMsg.encode({ type: { $case: 'workload', value: workloadToMsg(w) } }).finish(),
+  workload: encodeWorkloadAddress,
   service: (s: Service): Uint8Array =>
     AddressMsg.encode({ type: { $case: 'service', value: serviceToMsg(s) } }).finish(),
 };
