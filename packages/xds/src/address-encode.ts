@@ -1,15 +1,15 @@
 /**
- * A model Workload → istio.workload.Address bytes, written straight from the model: no generated message
- * objects in between (port lists, map entries, address buffers) and no writer growing and shifting bytes
- * for each sub-message, which is most of what pilot spends encoding a full sync. Sizes are computed first,
- * then everything is written into one exactly sized buffer. The bytes are those of the generated encoder
- * over workloadToMsg: the same field order, defaults left out, `services` entries in Object.entries order,
- * the netns extension. A test compares both paths on many workloads.
+ * A model Workload or Service → istio.workload.Address bytes, written straight from the model: no generated
+ * message objects in between (port lists, map entries, address buffers) and no writer growing and shifting
+ * bytes for each sub-message, which is most of what pilot spends encoding a full sync. Sizes are computed
+ * first, then everything is written into one exactly sized buffer. The bytes are those of the generated
+ * encoder over workloadToMsg / serviceToMsg: the same field order, defaults left out, `services` entries in
+ * Object.entries order, the netns extension. A test compares both paths on many workloads and services.
  *
  * Bad input throws, as the generated path does: an address that is not an IP or a netns name over 127 bytes
  * (XdsDecodeError from ip.ts and here), a port or enum that is not a uint32.
  */
-import type { GatewayAddress, PortMapping, Workload } from '@weft/config';
+import type { GatewayAddress, NetworkAddress, PortMapping, Service, Workload } from '@weft/config';
 import { XdsDecodeError } from './errors.js';
 import { AppProtocol, WorkloadStatus, WorkloadType } from './gen/istio/workload/workload.js';
 import { ipToBytes } from './ip.js';
@@ -34,8 +34,19 @@ const AUTHORIZATION_POLICIES = 130;
 const STATUS = 136;
 const CLUSTER_ID = 146;
 const EXTENSIONS = 210;
+// Service:
+const SERVICE_NAME = 10;
+const SERVICE_NAMESPACE = 18;
+const SERVICE_HOSTNAME = 26;
+const SERVICE_ADDRESSES = 34;
+const SERVICE_PORTS = 42;
+const SUBJECT_ALT_NAMES = 50;
+const SERVICE_WAYPOINT = 58;
+const CANONICAL = 88;
+const INGRESS_USE_WAYPOINT = 96;
 // Field 1 (length-delimited), 2 (length-delimited), 1, 2, 3 (varint): Address.workload, map entries,
-// PortList.ports, GatewayAddress, NetworkAddress, NamespacedHostname, Extension, Any, StringValue.
+// Address.service, PortList.ports, GatewayAddress, NetworkAddress, NamespacedHostname, Extension, Any,
+// StringValue.
 const LEN1 = 10;
 const LEN2 = 18;
 const VARINT1 = 8;
@@ -167,15 +178,16 @@ function portSize(p: PortMapping): number {
   );
 }
 
-function portListSize(ports: readonly PortMapping[]): number {
+function portsSize(tag: number, ports: readonly PortMapping[]): number {
   let n = 0;
-  for (const p of ports) n += delimited(LEN1, portSize(p));
+  for (const p of ports) n += delimited(tag, portSize(p));
   return n;
 }
 
-function putPortList(buf: Buffer, at: number, ports: readonly PortMapping[]): number {
+/** Each port as a Port message under tag (PortList.ports, Service.ports). */
+function putPorts(buf: Buffer, at: number, tag: number, ports: readonly PortMapping[]): number {
   for (const p of ports) {
-    at = putHead(buf, at, LEN1, portSize(p));
+    at = putHead(buf, at, tag, portSize(p));
     at = putNumber(buf, at, VARINT1, p.servicePort);
     at = putNumber(buf, at, VARINT2, p.targetPort);
     at = putNumber(buf, at, VARINT3, AppProtocol[p.appProtocol]);
@@ -185,7 +197,7 @@ function putPortList(buf: Buffer, at: number, ports: readonly PortMapping[]): nu
 
 /** A `services` map entry: key (left out when empty), then the PortList (always present). */
 const entrySize = (key: string, ports: readonly PortMapping[]) =>
-  stringSize(LEN1, key) + delimited(LEN2, portListSize(ports));
+  stringSize(LEN1, key) + delimited(LEN2, portsSize(LEN1, ports));
 
 /**
  * The generated path copies `services` into a fresh object, where a `__proto__` key sets the prototype
@@ -193,13 +205,21 @@ const entrySize = (key: string, ports: readonly PortMapping[]) =>
  */
 const sentKey = (key: string) => key !== '__proto__';
 
+/** NetworkAddress{network, address}; its prefix length is never set. */
+const networkAddressSize = (a: NetworkAddress) => stringSize(LEN1, a.network) + delimited(LEN2, ipSize(a.ip));
+
+function putNetworkAddress(buf: Buffer, at: number, a: NetworkAddress): number {
+  at = putOptionalString(buf, at, LEN1, a.network);
+  return putIp(buf, putHead(buf, at, LEN2, ipSize(a.ip)), a.ip);
+}
+
 /** GatewayAddress: hostname wins over address (gatewayToMsg), the oneof is written even when empty. */
 function gatewaySize(g: GatewayAddress): number {
   let n = numberSize(VARINT3, g.hboneMtlsPort);
   if (g.hostname !== undefined) {
     n += delimited(LEN1, stringSize(LEN1, g.hostname.namespace) + stringSize(LEN2, g.hostname.hostname));
   } else if (g.address !== undefined) {
-    n += delimited(LEN2, stringSize(LEN1, g.address.network) + delimited(LEN2, ipSize(g.address.ip)));
+    n += delimited(LEN2, networkAddressSize(g.address));
   }
   return n;
 }
@@ -211,11 +231,7 @@ function putGateway(buf: Buffer, at: number, g: GatewayAddress): number {
     at = putOptionalString(buf, at, LEN1, namespace);
     at = putOptionalString(buf, at, LEN2, hostname);
   } else if (g.address !== undefined) {
-    const { network, ip } = g.address;
-    const size = ipSize(ip);
-    at = putHead(buf, at, LEN2, stringSize(LEN1, network) + delimited(LEN2, size));
-    at = putOptionalString(buf, at, LEN1, network);
-    at = putIp(buf, putHead(buf, at, LEN2, size), ip);
+    at = putNetworkAddress(buf, putHead(buf, at, LEN2, networkAddressSize(g.address)), g.address);
   }
   return putNumber(buf, at, VARINT3, g.hboneMtlsPort);
 }
@@ -301,13 +317,55 @@ export function encodeWorkloadAddress(w: Workload): Uint8Array {
     if (ports === undefined || !sentKey(key)) continue;
     at = putHead(buf, at, SERVICES, entrySize(key, ports));
     at = putOptionalString(buf, at, LEN1, key);
-    at = putPortList(buf, putHead(buf, at, LEN2, portListSize(ports)), ports);
+    at = putPorts(buf, putHead(buf, at, LEN2, portsSize(LEN1, ports)), LEN1, ports);
   }
   for (const p of w.authorizationPolicies) at = putString(buf, at, AUTHORIZATION_POLICIES, p);
   at = putNumber(buf, at, STATUS, WorkloadStatus[w.status]);
   at = putOptionalString(buf, at, CLUSTER_ID, w.clusterId);
   if (w.netns !== undefined) at = putNetns(buf, at, w.netns, netns);
-  // allocUnsafe memory holds old bytes: a size that disagreed with what was written must never be sent.
-  if (at !== buf.length) throw new Error(`workload ${w.uid}: wrote ${at} bytes of ${buf.length}`);
+  return checked(buf, at, w.uid);
+}
+
+/** The Service message's size. */
+function serviceSize(s: Service): number {
+  let n =
+    stringSize(SERVICE_NAME, s.name) +
+    stringSize(SERVICE_NAMESPACE, s.namespace) +
+    stringSize(SERVICE_HOSTNAME, s.hostname) +
+    portsSize(SERVICE_PORTS, s.ports) +
+    2 + // canonical: always true
+    (s.ingressUseWaypoint ? 2 : 0);
+  for (const a of s.addresses) n += delimited(SERVICE_ADDRESSES, networkAddressSize(a));
+  for (const san of s.subjectAltNames) n += delimited(SUBJECT_ALT_NAMES, utf8Length(san));
+  if (s.waypoint !== undefined) n += delimited(SERVICE_WAYPOINT, gatewaySize(s.waypoint));
+  return n;
+}
+
+/** Address{service: s}, byte for byte what the generated encoder writes for serviceToMsg(s). */
+export function encodeServiceAddress(s: Service): Uint8Array {
+  const size = serviceSize(s);
+  const buf = Buffer.allocUnsafe(delimited(LEN2, size));
+  let at = putHead(buf, 0, LEN2, size);
+  at = putOptionalString(buf, at, SERVICE_NAME, s.name);
+  at = putOptionalString(buf, at, SERVICE_NAMESPACE, s.namespace);
+  at = putOptionalString(buf, at, SERVICE_HOSTNAME, s.hostname);
+  for (const a of s.addresses)
+    at = putNetworkAddress(buf, putHead(buf, at, SERVICE_ADDRESSES, networkAddressSize(a)), a);
+  at = putPorts(buf, at, SERVICE_PORTS, s.ports);
+  for (const san of s.subjectAltNames) at = putString(buf, at, SUBJECT_ALT_NAMES, san);
+  if (s.waypoint !== undefined)
+    at = putGateway(buf, putHead(buf, at, SERVICE_WAYPOINT, gatewaySize(s.waypoint)), s.waypoint);
+  buf[at++] = CANONICAL;
+  buf[at++] = 1;
+  if (s.ingressUseWaypoint) {
+    buf[at++] = INGRESS_USE_WAYPOINT;
+    buf[at++] = 1;
+  }
+  return checked(buf, at, s.hostname);
+}
+
+/** allocUnsafe memory holds old bytes: a size that disagreed with what was written must never be sent. */
+function checked(buf: Buffer, written: number, name: string): Buffer {
+  if (written !== buf.length) throw new Error(`${name}: encoded ${written} bytes of ${buf.length}`);
   return buf;
 }

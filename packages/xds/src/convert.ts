@@ -15,7 +15,7 @@ import type {
   Workload,
 } from '@weft/config';
 import { readAddress } from './address-decode.js';
-import { encodeWorkloadAddress } from './address-encode.js';
+import { encodeServiceAddress, encodeWorkloadAddress } from './address-encode.js';
 import { XdsDecodeError } from './errors.js';
 import {
   Action,
@@ -25,7 +25,6 @@ import {
   type StringMatch as StringMatchMsg,
 } from './gen/istio/security/authorization.js';
 import {
-  Address as AddressMsg,
   AppProtocol,
   type GatewayAddress as GatewayAddressMsg,
   type Port,
@@ -341,11 +340,10 @@ export function configFromMsg(m: ConfigResource): ConfigObject {
   };
 }
 
-/** Encoders for the resource bodies (what goes inside google.protobuf.Any.value); workloads: address-encode.ts. */
+/** Encoders for the resource bodies (what goes inside google.protobuf.Any.value); addresses: address-encode.ts. */
 export const encodeAddress = {
   workload: encodeWorkloadAddress,
-  service: (s: Service): Uint8Array =>
-    AddressMsg.encode({ type: { $case: 'service', value: serviceToMsg(s) } }).finish(),
+  service: encodeServiceAddress,
 };
 
 export function encodeAuthorization(a: Authorization): Uint8Array {
