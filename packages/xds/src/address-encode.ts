@@ -291,7 +291,9 @@ function workloadSize(w: Workload, netns: number): number {
 export function encodeWorkloadAddress(w: Workload): Uint8Array {
   const netns = w.netns === undefined ? -1 : netnsLength(w.netns);
   const size = workloadSize(w, netns);
-  const buf = Buffer.allocUnsafe(delimited(LEN1, size));
+  // Its own allocation, as the generated encoder's: pilot keeps every body, and a slice of Node's shared
+  // pool would keep a whole 8 KiB block alive for as long as any body in it is served.
+  const buf = Buffer.allocUnsafeSlow(delimited(LEN1, size));
   let at = putHead(buf, 0, LEN1, size);
   at = putOptionalString(buf, at, UID, w.uid);
   at = putOptionalString(buf, at, NAME, w.name);
@@ -344,7 +346,7 @@ function serviceSize(s: Service): number {
 /** Address{service: s}, byte for byte what the generated encoder writes for serviceToMsg(s). */
 export function encodeServiceAddress(s: Service): Uint8Array {
   const size = serviceSize(s);
-  const buf = Buffer.allocUnsafe(delimited(LEN2, size));
+  const buf = Buffer.allocUnsafeSlow(delimited(LEN2, size)); // its own allocation: see above
   let at = putHead(buf, 0, LEN2, size);
   at = putOptionalString(buf, at, SERVICE_NAME, s.name);
   at = putOptionalString(buf, at, SERVICE_NAMESPACE, s.namespace);
