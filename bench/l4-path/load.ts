@@ -89,11 +89,13 @@ export class EchoLoad {
 
   /**
    * `rate` requests per second of `size` bytes for `seconds`, spread over the connections, each request
-   * answered by an echo of the same size. Open loop in 10 ms ticks; latency from send to the last byte of the
-   * echo; a request waits for its connection's previous one (counted from its own send). Waits for every
-   * answer (up to 10 s) before it returns, so runs do not overlap.
+   * answered by an echo of the same size. Open loop: every `tickMs` (default 10 ms) the requests due by then
+   * are sent, round-robin over the connections — at 1,000 req/s, 10 ms ticks send bursts of 10 (one per
+   * connection at once), 1 ms ticks pace them one at a time. Latency from send to the last byte of the echo;
+   * a request waits for its connection's previous one (counted from its own send). Waits for every answer
+   * (up to 10 s) before it returns, so runs do not overlap.
    */
-  async run(opts: { rate: number; size: number; seconds: number }): Promise<LatencyRun> {
+  async run(opts: { rate: number; size: number; seconds: number; tickMs?: number }): Promise<LatencyRun> {
     const payload = Buffer.alloc(opts.size, 0x61);
     const total = Math.round(opts.rate * opts.seconds);
     const samples = new Float64Array(total);
@@ -121,15 +123,13 @@ export class EchoLoad {
       st.s.on('error', onError);
       return { st, onData, onError };
     });
-    const perTick = opts.rate / 100;
     let sent = 0;
-    let carry = 0;
     const started = performance.now();
     await new Promise<void>((resolve) => {
       const timer = setInterval(() => {
-        carry += perTick;
-        while (carry >= 1 && sent < total) {
-          carry -= 1;
+        // Due by the clock, not by the tick count: timers fire late under load, and the rate must hold.
+        const due = Math.min(total, Math.floor(((performance.now() - started) * opts.rate) / 1000));
+        while (sent < due) {
           const st = state[sent % state.length];
           sent++;
           if (st === undefined) continue;
@@ -143,7 +143,7 @@ export class EchoLoad {
           clearInterval(timer);
           resolve();
         }
-      }, 10);
+      }, opts.tickMs ?? 10);
     });
     const deadline = performance.now() + 10_000;
     while (done + errors < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));

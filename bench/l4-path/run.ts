@@ -12,8 +12,8 @@
  * - stunnel: plainclient → stunnel client (plainclient ns) → TLS 1.3 mTLS → stunnel server (plainserver ns)
  *   → app on 127.0.0.1 there.
  * Measures: iperf3 throughput with 1 and 8 connections; fixed 1,000 req/s of 1 KB over 10 connections
- * (p50/p90/p99 added by the mesh over none); agent CPU-seconds and RSS during that load; agent RSS with
- * many idle tunnels. Prints one JSON document, then a summary line.
+ * (p50/p90/p99 added by the mesh over none), sent in bursts of ten every 10 ms and, separately, paced one
+ * per millisecond; agent CPU-seconds and RSS during that load; agent RSS with many idle tunnels. Prints one JSON document, then a summary line.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -192,7 +192,13 @@ async function main(): Promise<void> {
       const meshLoad = await EchoLoad.open(mesh.pod('client').netnsPath, mesh.pod('server').ip, 8080, 10);
       const noneRuns: LatencyRun[] = [];
       const meshRuns: LatencyRun[] = [];
+      // The same rate paced one request per millisecond instead of bursts of ten every 10 ms.
+      const paced = { ...load, tickMs: 1 };
+      const nonePacedRuns: LatencyRun[] = [];
+      const meshPacedRuns: LatencyRun[] = [];
       let seconds = 0;
+      let pacedSeconds = 0;
+      const pacedCpu = [0, 0];
       const cpu = [0, 0];
       const sys = [0, 0];
       let after = agents.map(procStats);
@@ -209,6 +215,14 @@ async function main(): Promise<void> {
           cpu[i] = (cpu[i] ?? 0) + (after[i]?.cpu ?? 0) - (before[i]?.cpu ?? 0);
           sys[i] = (sys[i] ?? 0) + (after[i]?.sys ?? 0) - (before[i]?.sys ?? 0);
         }
+        nonePacedRuns.push(await plainLoad.run(paced));
+        const pacedBefore = agents.map(procStats);
+        const t1 = performance.now();
+        meshPacedRuns.push(await meshLoad.run(paced));
+        pacedSeconds += (performance.now() - t1) / 1000;
+        const pacedAfter = agents.map(procStats);
+        for (const i of [0, 1])
+          pacedCpu[i] = (pacedCpu[i] ?? 0) + (pacedAfter[i]?.cpu ?? 0) - (pacedBefore[i]?.cpu ?? 0);
       }
       // CLOCK_MONOTONIC in µs, the clock of V8's profile timestamps: lets a --prof reader cut this window
       // (it includes the no-mesh slices, when the agents idle).
@@ -220,15 +234,26 @@ async function main(): Promise<void> {
         cpu[i] = (cpu[i] ?? 0) / seconds;
         sys[i] = (sys[i] ?? 0) / seconds;
       }
-      const none = summarize(noneRuns);
-      const meshLat = summarize(meshRuns);
-      results.latency = {
-        none,
-        mesh: meshLat,
-        addedUs: {
-          p50: meshLat.p50us - none.p50us,
-          p90: meshLat.p90us - none.p90us,
-          p99: meshLat.p99us - none.p99us,
+      const latency = (noneOf: LatencyRun[], meshOf: LatencyRun[]) => {
+        const none = summarize(noneOf);
+        const meshLat = summarize(meshOf);
+        return {
+          none,
+          mesh: meshLat,
+          addedUs: {
+            p50: meshLat.p50us - none.p50us,
+            p90: meshLat.p90us - none.p90us,
+            p99: meshLat.p99us - none.p99us,
+          },
+        };
+      };
+      // Bursts: ten requests at once every 10 ms (one per connection).
+      results.latency = latency(noneRuns, meshRuns);
+      results.latencyPaced = {
+        ...latency(nonePacedRuns, meshPacedRuns),
+        agentsVcpu: {
+          node1: round((pacedCpu[0] ?? 0) / pacedSeconds),
+          node2: round((pacedCpu[1] ?? 0) / pacedSeconds),
         },
       };
       results.agentsAt1000rps = {
@@ -313,6 +338,7 @@ async function main(): Promise<void> {
   }
   const t = (results.throughputMBps ?? {}) as Record<string, Record<string, number>>;
   const l = results.latency as { addedUs: { p50: number; p99: number } } | undefined;
+  const lp = results.latencyPaced as { addedUs: { p50: number; p99: number } } | undefined;
   const c = results.agentsAt1000rps as { vcpu: { total: number } } | undefined;
   const i = results.idleTunnels as
     | {
@@ -328,7 +354,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     `l4-path: 1 conn mesh ${t.conns1?.mesh} MB/s (x${ratio(t.conns1?.mesh, t.conns1?.stunnel)} stunnel, x${ratio(t.conns1?.mesh, t.conns1?.none)} none); ` +
       `8 conns mesh ${t.conns8?.mesh} MB/s (x${ratio(t.conns8?.mesh, t.conns8?.stunnel)} stunnel); ` +
-      `1000 rps 1 KB added p50 ${l?.addedUs.p50} us p99 ${l?.addedUs.p99} us; agents ${c?.vcpu.total} vCPU; ` +
+      `1000 rps 1 KB added p50 ${l?.addedUs.p50} us p99 ${l?.addedUs.p99} us ` +
+      `(paced: p50 ${lp?.addedUs.p50} us p99 ${lp?.addedUs.p99} us); agents ${c?.vcpu.total} vCPU; ` +
       `${i?.open} idle tunnels ${i?.bytesPerTunnel.node1}+${i?.bytesPerTunnel.node2} B/tunnel RSS, ` +
       `${i?.heapBytesPerTunnel.node1}+${i?.heapBytesPerTunnel.node2} B/tunnel heap ` +
       `(second half: ${i?.marginalBytesPerTunnel.node1}+${i?.marginalBytesPerTunnel.node2} B RSS, ` +
