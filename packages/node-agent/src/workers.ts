@@ -3,6 +3,7 @@
  * pods' certificates current, asks every worker to bind (or release) a pod's listeners, and merges their
  * metrics into the process's /metrics.
  */
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '@weft/telemetry';
 import { AggregatorRegistry, Registry } from 'prom-client';
@@ -15,6 +16,25 @@ import type { DiscoverySnapshot, FromWorker, ToWorker, WorkerInit } from './work
 
 const ENTRY = new URL('../bin/data-worker.mjs', import.meta.url);
 
+/**
+ * The old-generation size a data worker's heap starts with before V8 plans a full collection (MiB).
+ * Measured (bench/l4-path, --trace-incremental-marking): with the small limit V8 gives worker isolates by
+ * default, a worker moving bulk data started a full mark-compact every ~80 ms although its heap stayed at
+ * ~17 MiB; V8's marking threads took ~30 % of the agent's CPU and one iperf3 connection reached ~0.8x stunnel.
+ * From 64 MiB it marks a few times a minute (the memory reducer, when idle) and the same run reached ~1.0x.
+ * The heap still collects young garbage as before; old-generation garbage may reach this size before a
+ * full collection.
+ */
+const WORKER_INITIAL_OLD_SPACE_MB = 64;
+let workerHeapConfigured = false;
+
+/** V8 reads heap flags when an isolate is created: set this one before the first worker starts. */
+function configureWorkerHeap(): void {
+  if (workerHeapConfigured) return;
+  workerHeapConfigured = true;
+  setFlagsFromString(`--initial-old-space-size=${WORKER_INITIAL_OLD_SPACE_MB}`);
+}
+
 /** A request message without its id (distributed over the union). */
 type Request = ToWorker extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
 
@@ -26,6 +46,7 @@ class WorkerHandle {
   #dead: Error | undefined;
 
   constructor(init: WorkerInit, log: Logger, onExit: (code: number) => void) {
+    configureWorkerHeap();
     this.worker = new Worker(ENTRY, { workerData: init });
     let onReady: () => void = () => undefined;
     let onFail: (e: Error) => void = () => undefined;
