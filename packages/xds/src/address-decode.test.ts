@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeAddress, serviceFromMsg, workloadFromMsg, workloadToMsg } from './convert.js';
 import { XdsDecodeError } from './errors.js';
 import { Address as AddressMsg, type Workload as WorkloadMsg } from './gen/istio/workload/workload.js';
+import { fullWorkload } from './test-fixtures.js';
 
 /** What decodeAddress did before address-decode.ts: the generated decoder, then workloadFromMsg. */
 function reference(bytes: Uint8Array): unknown {
@@ -30,31 +31,7 @@ function direct(bytes: Uint8Array): unknown {
   }
 }
 
-const base: Workload = {
-  uid: 'Kubernetes//Pod/prod/orders-0',
-  name: 'orders-0',
-  namespace: 'prod',
-  addresses: ['10.44.1.10', 'fd00::a'],
-  network: 'net1',
-  tunnelProtocol: 'HBONE',
-  trustDomain: 'example.org',
-  serviceAccount: 'orders',
-  node: 'node1',
-  canonicalName: 'orders',
-  canonicalRevision: 'v1',
-  workloadType: 'DEPLOYMENT',
-  workloadName: 'orders',
-  services: {
-    'prod/orders.prod.svc.cluster.local': [
-      { servicePort: 80, targetPort: 8080, appProtocol: 'HTTP11' },
-      { servicePort: 443, targetPort: 8443, appProtocol: 'TLS' },
-    ],
-    'prod/other.prod.svc.cluster.local': [],
-  },
-  authorizationPolicies: ['prod/a', 'istio-system/b'],
-  status: 'UNHEALTHY',
-  clusterId: 'Kubernetes',
-};
+const base: Workload = fullWorkload;
 
 const msgOf = (w: Workload, extra: Partial<WorkloadMsg> = {}): Uint8Array =>
   AddressMsg.encode({ type: { $case: 'workload', value: { ...workloadToMsg(w), ...extra } } }).finish();

@@ -4,6 +4,7 @@ import { encodeServiceAddress, encodeWorkloadAddress } from './address-encode.js
 import { decodeAddress, serviceToMsg, workloadToMsg } from './convert.js';
 import { XdsDecodeError } from './errors.js';
 import { Address as AddressMsg } from './gen/istio/workload/workload.js';
+import { fullWorkload } from './test-fixtures.js';
 
 /** What encodeAddress did before address-encode.ts. */
 const reference = (w: Workload): Uint8Array =>
@@ -18,31 +19,7 @@ const decodeIp = (ip: string) => {
   return back.kind === 'workload' ? back.workload.addresses[0] : undefined;
 };
 
-const base: Workload = {
-  uid: 'Kubernetes//Pod/prod/orders-0',
-  name: 'orders-0',
-  namespace: 'prod',
-  addresses: ['10.44.1.10', 'fd00::a'],
-  network: 'net1',
-  tunnelProtocol: 'HBONE',
-  trustDomain: 'example.org',
-  serviceAccount: 'orders',
-  node: 'node1',
-  canonicalName: 'orders',
-  canonicalRevision: 'v1',
-  workloadType: 'DEPLOYMENT',
-  workloadName: 'orders',
-  services: {
-    'prod/orders.prod.svc.cluster.local': [
-      { servicePort: 80, targetPort: 8080, appProtocol: 'HTTP11' },
-      { servicePort: 443, targetPort: 8443, appProtocol: 'TLS' },
-    ],
-    'prod/other.prod.svc.cluster.local': [],
-  },
-  authorizationPolicies: ['prod/a', 'istio-system/b'],
-  status: 'UNHEALTHY',
-  clusterId: 'Kubernetes',
-};
+const base: Workload = fullWorkload;
 
 const empty: Workload = {
   uid: '',
