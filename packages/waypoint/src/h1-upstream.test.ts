@@ -2,46 +2,12 @@
 // TCP upstreams that misbehave on purpose.
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { Agent, createServer as createHttpServer, type IncomingMessage, request } from 'node:http';
+import { Agent, createServer as createHttpServer, request } from 'node:http';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bodyKind, upstreamRequestHead } from './h1-request-head.js';
 import { upstreamRequestHeaders } from './headers.js';
-import { type Harness, harness } from './test-fixtures.js';
-
-interface Reply {
-  status: number;
-  headers: IncomingMessage['headers'];
-  body: Buffer;
-}
-
-function send(
-  port: number,
-  method: string,
-  path: string,
-  options: { headers?: Record<string, string>; body?: Buffer | string; agent?: Agent } = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1',
-      port,
-      method,
-      path,
-      headers: { host: 'payments', ...options.headers },
-      agent: options.agent ?? false,
-    });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
+import { type Harness, harness, sendHttp } from './test-fixtures.js';
 
 /** A raw TCP upstream: `onRequest` sees each connection's n-th request head (0-based). */
 async function rawUpstream(
@@ -184,12 +150,12 @@ describe('lean HTTP/1.1 upstream client', () => {
     });
     cleanup.push(() => up.server.close());
     const { port } = await through(up.port);
-    for (let i = 0; i < 5; i++) expect((await send(port, 'GET', `/k/${i}`)).body.toString()).toBe('ok');
+    for (let i = 0; i < 5; i++) expect((await sendHttp(port, 'GET', `/k/${i}`)).body.toString()).toBe('ok');
     expect(up.connections()).toBe(1);
     closeNext = true;
-    expect((await send(port, 'GET', '/close')).status).toBe(200);
+    expect((await sendHttp(port, 'GET', '/close')).status).toBe(200);
     closeNext = false;
-    expect((await send(port, 'GET', '/after')).status).toBe(200);
+    expect((await sendHttp(port, 'GET', '/after')).status).toBe(200);
     expect(up.connections()).toBe(2);
   });
 
@@ -201,11 +167,11 @@ describe('lean HTTP/1.1 upstream client', () => {
     });
     cleanup.push(() => up.server.close());
     const { port } = await through(up.port);
-    expect((await send(port, 'GET', '/first')).status).toBe(200);
-    const r = await send(port, 'GET', '/second');
+    expect((await sendHttp(port, 'GET', '/first')).status).toBe(200);
+    const r = await sendHttp(port, 'GET', '/second');
     expect(r.status).toBe(200);
     expect(up.connections()).toBe(2);
-    const post = await send(port, 'POST', '/pay', { body: 'amount=5' });
+    const post = await sendHttp(port, 'POST', '/pay', { body: 'amount=5' });
     expect(post.status).toBe(503);
     expect(post.body.toString()).toMatch(/reset reason: connection termination/);
   });
@@ -214,7 +180,7 @@ describe('lean HTTP/1.1 upstream client', () => {
     const up = await rawUpstream(() => {});
     cleanup.push(() => up.server.close());
     const { port } = await through(up.port, { requestTimeoutMs: 200 });
-    const r = await send(port, 'GET', '/slow');
+    const r = await sendHttp(port, 'GET', '/slow');
     expect(r.status).toBe(504);
     expect(r.body.toString()).toBe('upstream request timeout');
   });
@@ -227,8 +193,8 @@ describe('lean HTTP/1.1 upstream client', () => {
     });
     cleanup.push(() => up.server.close());
     const { port } = await through(up.port);
-    expect((await send(port, 'GET', '/smuggle')).status).toBe(503);
-    expect((await send(port, 'GET', '/fine')).status).toBe(200);
+    expect((await sendHttp(port, 'GET', '/smuggle')).status).toBe(503);
+    expect((await sendHttp(port, 'GET', '/fine')).status).toBe(200);
     expect(up.connections()).toBe(2);
   });
 
@@ -246,12 +212,12 @@ describe('lean HTTP/1.1 upstream client', () => {
     const { port } = await through(up.port);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     cleanup.push(() => agent.destroy());
-    const head = await send(port, 'HEAD', '/', { agent });
+    const head = await sendHttp(port, 'HEAD', '/', { agent });
     expect(head.status).toBe(200);
     expect(head.headers['content-length']).toBe('100');
-    expect((await send(port, 'GET', '/204', { agent })).status).toBe(204);
-    expect((await send(port, 'GET', '/early', { agent })).body.toString()).toBe('ok');
-    expect((await send(port, 'GET', '/close', { agent })).body.toString()).toBe('until the end');
+    expect((await sendHttp(port, 'GET', '/204', { agent })).status).toBe(204);
+    expect((await sendHttp(port, 'GET', '/early', { agent })).body.toString()).toBe('ok');
+    expect((await sendHttp(port, 'GET', '/close', { agent })).body.toString()).toBe('until the end');
   });
 
   it('an early answer while the upload is held back still lets the connection serve its next request', async () => {
@@ -266,9 +232,9 @@ describe('lean HTTP/1.1 upstream client', () => {
     const { port } = await through(up.port);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     cleanup.push(() => agent.destroy());
-    const big = await send(port, 'PUT', '/upload', { body: randomBytes(8 * 1024 * 1024), agent });
+    const big = await sendHttp(port, 'PUT', '/upload', { body: randomBytes(8 * 1024 * 1024), agent });
     expect(big.status).toBe(413);
-    const next = await send(port, 'GET', '/after', { agent });
+    const next = await sendHttp(port, 'GET', '/after', { agent });
     expect(next.status).toBe(200);
   });
 

@@ -1,44 +1,28 @@
 import { once } from 'node:events';
-import { Agent, createServer, type IncomingMessage, request, type Server } from 'node:http';
+import { Agent, createServer, request, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allowOrdersCharge, type Harness, harness, OTHER, workload } from './test-fixtures.js';
+import {
+  allowOrdersCharge,
+  type Harness,
+  type HttpReply,
+  harness,
+  OTHER,
+  sendHttp,
+  workload,
+} from './test-fixtures.js';
 
-interface Reply {
-  status: number;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
+type Reply = Omit<HttpReply, 'body'> & { body: string };
 
-function send(
+/** sendHttp with the body as text. */
+async function send(
   port: number,
   method: string,
   path: string,
   options: { headers?: Record<string, string>; body?: string; agent?: Agent } = {},
 ): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1',
-      port,
-      method,
-      path,
-      headers: { host: 'payments', ...options.headers },
-      agent: options.agent ?? false,
-    });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString(),
-        }),
-      );
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
+  const r = await sendHttp(port, method, path, options);
+  return { ...r, body: r.body.toString() };
 }
 
 /** Sends raw bytes and reads the reply until the server closes or `until` matches. */

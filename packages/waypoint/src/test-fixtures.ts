@@ -1,5 +1,6 @@
 // Shared by this package's tests and benchmarks (not exported from index.ts).
 import { once } from 'node:events';
+import { type Agent, type IncomingMessage, request } from 'node:http';
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import type { AppProtocol, ConfigObject, Service, Workload } from '@weft/config';
 import { createRegistry, silentLogger } from '@weft/telemetry';
@@ -149,4 +150,39 @@ export async function harness(
       }
     },
   };
+}
+
+export interface HttpReply {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
+
+/** One HTTP/1.1 request to a local port (Host: payments, no connection reuse unless an agent is given). */
+export function sendHttp(
+  port: number,
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string>; body?: Buffer | string; agent?: Agent } = {},
+): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      method,
+      path,
+      headers: { host: 'payments', ...options.headers },
+      agent: options.agent ?? false,
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
 }
