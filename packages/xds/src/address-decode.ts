@@ -25,9 +25,7 @@ import {
 } from './gen/istio/workload/workload.js';
 import { readSharedString, SharedByBytes } from './intern.js';
 import { bytesToIp } from './ip.js';
-
-/** Stops where the generated decoders stop: an end-group tag or tag 0. */
-const stops = (tag: number) => (tag & 7) === 4 || tag === 0;
+import { stops } from './proto-wire.js';
 
 const NETNS_EXTENSION = 'weft.dev/netns';
 /** An extension named netns without a config (no netns, as when there is no such extension). */

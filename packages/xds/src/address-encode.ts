@@ -13,6 +13,7 @@ import type { GatewayAddress, NetworkAddress, PortMapping, Service, Workload } f
 import { XdsDecodeError } from './errors.js';
 import { AppProtocol, WorkloadStatus, WorkloadType } from './gen/istio/workload/workload.js';
 import { ipToBytes } from './ip.js';
+import { putVarint, varintSize } from './proto-wire.js';
 
 // Tags, (field number << 3) | wire type, as in workload.proto. Workload:
 const UID = 162;
@@ -63,21 +64,7 @@ const NETNS_TYPE = Buffer.from([LEN1, STRING_VALUE_TYPE.length, ...Buffer.from(S
 /** Bytes of a varint holding v, which must be a uint32 (as the generated writer asserts). */
 function uint32Size(v: number): number {
   if (v >>> 0 !== v) throw new XdsDecodeError(`${v} is not a uint32 (port or enum value)`);
-  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
-}
-
-/** Length prefixes and tags: values already checked by uint32Size or non-negative lengths. */
-function varintSize(v: number): number {
-  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
-}
-
-function putVarint(buf: Buffer, at: number, v: number): number {
-  while (v > 0x7f) {
-    buf[at++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  buf[at] = v;
-  return at + 1;
+  return varintSize(v);
 }
 
 /** A length-delimited field: tag, length prefix, body. */

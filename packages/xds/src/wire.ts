@@ -17,6 +17,7 @@ import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { ControlPlane } from './gen/envoy/config/core/v3/base.js';
 import type { DeltaDiscoveryResponse, Resource } from './gen/envoy/service/discovery/v3/discovery.js';
 import type { Any } from './gen/google/protobuf/any.js';
+import { putVarint, stops, varintSize } from './proto-wire.js';
 
 // Field tags (field number << 3 | wire type 2).
 const TAG_SYSTEM_VERSION = 0x0a; // DeltaDiscoveryResponse.system_version_info = 1
@@ -31,25 +32,6 @@ const TAG_RESOURCE_NAME = 0x1a; // Resource.name = 3
 const TAG_ANY_TYPE_URL = 0x0a; // Any.type_url = 1
 const TAG_ANY_VALUE = 0x12; // Any.value = 2
 const TAG_IDENTIFIER = 0x0a; // ControlPlane.identifier = 1
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-/** Writes `n` as a varint at `at`; returns the next offset. */
-function putVarint(buf: Buffer, at: number, n: number): number {
-  while (n >= 0x80) {
-    buf[at++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[at++] = n;
-  return at;
-}
 
 /** Size of a length-delimited field whose payload is `len` bytes. */
 const fieldSize = (len: number) => 1 + varintSize(len) + len;
@@ -131,9 +113,6 @@ export function deltaResponse(parts: DeltaResponseParts): Buffer {
 
 /** A response given as a message object or as bytes already encoded by `deltaResponse`. */
 export type EncodedOrMessage = DeltaDiscoveryResponse | Buffer;
-
-/** Stops where the generated decoders stop: an end-group tag or tag 0. */
-const stops = (tag: number) => (tag & 7) === 4 || tag === 0;
 
 /** The last type URL read, as bytes and text: every resource of a response carries the same one. */
 let lastTypeUrl: { bytes: Uint8Array; text: string } = { bytes: new Uint8Array(), text: '' };
